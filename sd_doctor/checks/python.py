@@ -1,0 +1,140 @@
+"""python: the interpreter the web UI will actually use, and a better one when it is not fine (webui-facts.md §4)."""
+
+import os
+
+from sd_doctor.checks._common import delete_folder_command
+from sd_doctor.finding import Finding
+from sd_doctor.text import T
+
+ID = "python"
+TITLE = T("Python", "Python")
+
+
+def configured_command(ctx):
+    """(command, where it came from): PYTHON (Windows) or python_cmd (POSIX), else what the launcher defaults to."""
+    launch = ctx.launch
+    v, src = launch["variables"], launch["source"]
+    if ctx.platform == "windows":
+        return v.get("PYTHON", "python").strip().strip('"'), src.get("PYTHON", "default")
+    if v.get("python_cmd"):
+        return v["python_cmd"], src.get("python_cmd", "environment")
+    return None, "default"
+
+
+def resolve(command, path_entries, host):
+    """The file a command names: itself when it is a path, else the first match on PATH."""
+    from sd_doctor.interpreters import which_all
+
+    if command and (os.sep in command or "/" in command or "\\" in command):
+        return command if os.path.exists(command) else None
+    matches = which_all(command, path_entries, host.executable_names) if command else []
+    return matches[0] if matches else None
+
+
+def probe(ctx):
+    from sd_doctor.interpreters import classify, find_alternatives, interrogate, is_good_for_webui, split_path
+    from sd_doctor.launch_settings import venv_path
+
+    entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
+    command, source = configured_command(ctx)
+    if command is None:  # webui.sh: python3.10 when there is one, else python3
+        command = "python3.10" if resolve("python3.10", entries, ctx.host) else "python3"
+    resolved = resolve(command, entries, ctx.host)
+    facts = {"platform": ctx.platform, "command": command, "source": source, "resolved": resolved,
+             "kind": classify(resolved), "info": None, "alternatives": []}
+    if resolved:
+        facts["info"] = interrogate([resolved], ctx.timeout)
+    if not (facts["info"] and is_good_for_webui(facts["info"]) and facts["info"].get("version") == "3.10.6"):
+        facts["alternatives"] = find_alternatives(ctx.host, entries, ctx.timeout, exclude=[resolved])
+    venv = venv_path(ctx.webui_dir, ctx.launch)
+    facts["venv"] = venv if venv and os.path.isdir(venv) else None
+    return facts
+
+
+def _setting_line(platform, path):
+    """The line to put in the settings file: PYTHON is used unquoted by webui.bat, so a path with spaces carries
+    its own quotes (webui-facts.md §1)."""
+    if platform == "windows":
+        return 'set PYTHON="%s"' % path if " " in path else "set PYTHON=%s" % path
+    import shlex
+
+    return "python_cmd=%s" % shlex.quote(path)
+
+
+def _settings_file(platform):
+    return "webui-user.bat" if platform == "windows" else "webui-user.sh"
+
+
+def _install_advice(platform):
+    if platform == "windows":
+        return T("Install Python 3.10.6 (64-bit) from https://www.python.org/downloads/release/python-3106/ and tick "
+                 "\"Add Python to PATH\".",
+                 "从 https://www.python.org/downloads/release/python-3106/ 安装 Python 3.10.6（64 位），并勾选 "
+                 "\"Add Python to PATH\"。")
+    if platform == "darwin":
+        return T("Install Python 3.10: brew install python@3.10 (or pyenv install 3.10.6).",
+                 "安装 Python 3.10：brew install python@3.10（或 pyenv install 3.10.6）。")
+    return T("Install Python 3.10: pyenv install 3.10.6 (or your distribution's python3.10 and python3.10-venv).",
+             "安装 Python 3.10：pyenv install 3.10.6（或发行版的 python3.10 与 python3.10-venv 包）。")
+
+
+def judge(facts):
+    from sd_doctor.interpreters import STORE_ALIAS, STORE_PYTHON, version_tuple
+
+    f = Finding(ID, TITLE)
+    platform = facts["platform"]
+    info = facts.get("info") or {}
+    command, resolved, kind = facts["command"], facts.get("resolved"), facts.get("kind")
+    good = False
+    if not resolved:
+        f.error(T("{c} was not found (webui.bat stops with \"Couldn't launch python\", exit code 9009).",
+                  "找不到 {c}（webui.bat 会停在 \"Couldn't launch python\"，exit code 9009）。", c=command)
+                if platform == "windows" else
+                T("{c} was not found.", "找不到 {c}。", c=command))
+    elif kind == STORE_ALIAS:
+        f.error(T("{p} is the Microsoft Store alias, not Python: it fails with exit code 9009.",
+                  "{p} 是 Microsoft Store 的别名，不是真正的 Python：运行会以 exit code 9009 失败。", p=resolved),
+                T("Settings > Apps > Advanced app settings > App execution aliases: turn off python.exe and python3.exe.",
+                  "设置 > 应用 > 高级应用设置 > 应用执行别名：关闭 python.exe 和 python3.exe。"))
+    elif kind == STORE_PYTHON:
+        f.error(T("{p} is the Microsoft Store Python: it cannot create the web UI's venv (#9566).",
+                  "{p} 是 Microsoft Store 版 Python：无法创建 web UI 的 venv（#9566）。", p=resolved))
+    elif not info.get("runs"):
+        f.error(T("{p} does not run: {e}", "{p} 无法运行：{e}", p=resolved, e=info.get("error") or info.get("exit_code")))
+    else:
+        version = info.get("version", "?")
+        vt = version_tuple(version)
+        where = T("Python {v} ({b}-bit) at {p}", "Python {v}（{b} 位），位于 {p}", v=version, b=info.get("bits"),
+                  p=info.get("executable") or resolved)
+        if info.get("bits") != 64:
+            f.error(T("{w}: 32-bit Python finds no torch at all (#10592).", "{w}：32 位 Python 根本装不上 torch（#10592）。", w=where))
+        elif vt == (3, 10, 6):
+            f.ok(where)
+            good = True
+        elif vt[:2] == (3, 10):
+            f.ok(T("{w}; the web UI is tested on 3.10.6, other 3.10 releases work.",
+                   "{w}；web UI 在 3.10.6 上测试，其他 3.10 版本也可以。", w=where))
+            good = True
+        elif vt[:2] == (3, 11):
+            f.warn(T("{w}: 3.11 mostly works but breaks --xformers on Windows; the web UI is tested on 3.10.6.",
+                     "{w}：3.11 大体可用，但在 Windows 上 --xformers 会出问题；web UI 在 3.10.6 上测试。", w=where))
+        elif vt >= (3, 12):
+            f.error(T("{w}: too new, pip finds no torch==2.1.2 for it (#16501, #16878).",
+                      "{w}：版本太新，pip 找不到适用的 torch==2.1.2（#16501、#16878）。", w=where))
+        else:
+            f.error(T("{w}: too old, the web UI's code fails on it (#4272).", "{w}：版本太旧，web UI 的代码无法运行（#4272）。",
+                      w=where))
+    if not good:
+        alternatives = facts.get("alternatives") or []
+        if alternatives:
+            best = alternatives[0]
+            f.advise(T("Use Python {v} found at {p}: put this line in {f}:\n{line}",
+                       "使用已找到的 Python {v}（{p}）：在 {f} 中写入这一行：\n{line}", v=best["version"], p=best["path"],
+                       f=_settings_file(platform), line=_setting_line(platform, best["path"])))
+            f.proposals["PYTHON"] = best["path"]
+        else:
+            f.advise(_install_advice(platform))
+        if facts.get("venv"):
+            f.advise(T("Then delete the old venv, or the new Python has no effect:\n{c}",
+                       "然后删除旧 venv，否则新的 Python 不会生效：\n{c}", c=delete_folder_command(platform, facts["venv"])))
+    return f

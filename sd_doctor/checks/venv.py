@@ -1,0 +1,92 @@
+"""venv: the web UI's virtual environment still points at a working Python 3.10 (webui-facts.md §4)."""
+
+import os
+
+from sd_doctor.checks._common import delete_folder_command, join_path
+from sd_doctor.finding import Finding
+from sd_doctor.text import T
+
+ID = "venv"
+TITLE = T("Virtual environment", "虚拟环境 (venv)")
+
+
+def read_pyvenv_cfg(path):
+    values = {}
+    from sd_doctor.textfile import read_text_lenient
+
+    for line in read_text_lenient(path).splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            values[key.strip().lower()] = value.strip()
+    return values
+
+
+def probe(ctx):
+    from sd_doctor.interpreters import interrogate
+    from sd_doctor.launch_settings import venv_path
+
+    launch = ctx.launch
+    folder = venv_path(ctx.webui_dir, launch)
+    facts = {"platform": ctx.platform, "webui_dir": ctx.webui_dir, "venv": folder,
+             "repositories": os.path.join(ctx.webui_dir, "repositories"), "exists": False}
+    if folder is None or not os.path.isdir(folder):
+        return facts
+    facts["exists"] = True
+    cfg_path = os.path.join(folder, "pyvenv.cfg")
+    facts["cfg_exists"] = os.path.isfile(cfg_path)
+    cfg = read_pyvenv_cfg(cfg_path) if facts["cfg_exists"] else {}
+    facts["home"] = cfg.get("home")
+    facts["cfg_version"] = cfg.get("version") or cfg.get("version_info")
+    facts["home_exists"] = bool(cfg.get("home")) and os.path.isdir(cfg["home"])
+    if ctx.platform == "windows":
+        python = os.path.join(folder, "Scripts", "python.exe")
+    else:
+        python = os.path.join(folder, "bin", "python")
+    facts["python"] = python
+    facts["python_exists"] = os.path.exists(python)
+    facts["python_info"] = interrogate([python], ctx.timeout) if facts["python_exists"] else None
+    return facts
+
+
+def judge(facts):
+    f = Finding(ID, TITLE)
+    folder = facts.get("venv")
+    if folder is None:
+        f.ok(T("The launcher is set to skip the venv.", "启动脚本已设置为不使用 venv。"))
+        return f
+    if not facts.get("exists"):
+        f.ok(T("No venv yet; the launcher will create one at {p}.", "尚无 venv；启动脚本会在 {p} 创建。", p=folder))
+        return f
+    platform = facts["platform"]
+    info = facts.get("python_info") or {}
+    from sd_doctor.interpreters import version_tuple
+
+    version = info.get("version") or facts.get("cfg_version")
+    broken = False
+    if not facts.get("cfg_exists"):
+        f.error(T("{p} has no pyvenv.cfg: it is not a complete venv.", "{p} 中没有 pyvenv.cfg：不是完整的 venv。", p=folder))
+        broken = True
+    elif facts.get("home") and not facts.get("home_exists"):
+        f.error(T("The venv's base Python is gone (pyvenv.cfg home = {h}): the launcher fails with \"No Python at ...\".",
+                  "venv 的基础 Python 已不存在（pyvenv.cfg 中 home = {h}）：启动时会报 \"No Python at ...\"。",
+                  h=facts["home"]))
+        broken = True
+    if not broken and not info.get("runs"):
+        f.error(T("The venv's python does not run: {e}", "venv 中的 python 无法运行：{e}",
+                  e=info.get("error") or (T("missing: {p}", "缺失：{p}", p=facts.get("python")))))
+        broken = True
+    if not broken and version and version_tuple(version)[:2] != (3, 10):
+        f.error(T("The venv was made with Python {v}; the web UI needs 3.10.", "该 venv 由 Python {v} 创建；web UI 需要 3.10。",
+                  v=version))
+        broken = True
+    if broken:
+        f.advise(T("Delete the venv; the launcher rebuilds it from PYTHON on the next start:\n{c}",
+                   "删除 venv；下次启动时会按 PYTHON 重新创建：\n{c}", c=delete_folder_command(platform, folder)))
+        f.advise(T("For a full reinstall also delete repositories:\n{c}", "如需完全重装，再删除 repositories：\n{c}",
+                   c=delete_folder_command(platform, facts.get("repositories") or join_path(platform, facts["webui_dir"],
+                                                                                            "repositories"))))
+        f.advise(T("A new PYTHON setting has no effect while the old venv exists.", "只要旧 venv 还在，修改 PYTHON 就不会生效。"))
+        f.remedies.append({"action": "rename-aside", "path": folder})
+    else:
+        f.ok(T("{p} (Python {v})", "{p}（Python {v}）", p=folder, v=version or "?"))
+    return f

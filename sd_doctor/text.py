@@ -1,0 +1,50 @@
+"""Bilingual messages.
+
+Every user-facing sentence is a ``T``: it carries English and Simplified Chinese side by side, so a message cannot
+exist in one language only, and the language is chosen when the report is rendered, not when the check runs.
+"""
+
+
+class T(object):
+    """A message in English and Simplified Chinese, with named ``str.format`` arguments.
+
+    Arguments may themselves be ``T`` objects; they are rendered in the same language.
+    """
+
+    __slots__ = ("en", "zh", "kw")
+
+    def __init__(self, en, zh, **kw):
+        if not en or not zh:
+            raise ValueError("a message needs both an English and a Chinese text")
+        self.en = en
+        self.zh = zh
+        self.kw = kw
+
+    def render(self, lang):
+        template = self.zh if lang == "zh" else self.en
+        if not self.kw:
+            return template
+        args = dict((k, render(v, lang)) for k, v in self.kw.items())
+        return template.format(**args)
+
+    def __repr__(self):
+        return "T(%r)" % self.render("en")
+
+
+def render(value, lang):
+    """Render a T, a plain value or a list of them."""
+    if isinstance(value, T):
+        return value.render(lang)
+    if isinstance(value, (list, tuple)):
+        return [render(v, lang) for v in value]
+    return value if isinstance(value, str) else str(value)
+
+
+def join(parts, sep=T("; ", "；")):
+    """A T that renders as its parts joined by a separator (itself bilingual)."""
+    parts = list(parts)
+    keys = ["p%d" % i for i in range(len(parts))]
+    kw = dict(zip(keys, parts))
+    kw["_sep"] = sep
+    en = "{_sep}".join("{%s}" % k for k in keys) or " "
+    return T(en, en, **kw)

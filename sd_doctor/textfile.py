@@ -1,0 +1,51 @@
+"""Reading the user's text files (settings files, pyvenv.cfg) without guessing blindly at their encoding."""
+
+import codecs
+
+MAX_TEXT_BYTES = 1024 * 1024  # settings files are a few hundred bytes; anything this large is not one
+
+
+class UnreadableText(Exception):
+    """The file is not text we can decode safely (binary, too large, or in no encoding we can prove)."""
+
+
+def decode_bytes(data, fallbacks=("gbk",)):
+    """(text, encoding, bom) for the bytes of a text file.
+
+    UTF-8 (with or without BOM) is tried first because a strict UTF-8 decode of non-UTF-8 text almost always fails;
+    then the given code pages (the console's OEM page on Windows, GBK for the Chinese guides' files).
+    """
+    if b"\x00" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise UnreadableText("binary")
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8", True
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16", True
+    try:
+        return data.decode("utf-8"), "utf-8", False
+    except UnicodeDecodeError:
+        pass
+    for enc in fallbacks:
+        try:
+            return data.decode(enc), enc, False
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise UnreadableText("undecodable")
+
+
+def read_text(path, fallbacks=("gbk",)):
+    """(text, encoding, bom) of a file; raises OSError or UnreadableText."""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_TEXT_BYTES + 1)
+    if len(data) > MAX_TEXT_BYTES:
+        raise UnreadableText("too large")
+    return decode_bytes(data, fallbacks)
+
+
+def read_text_lenient(path):
+    """The text of a file for reading facts only (never for rewriting): undecodable bytes become U+FFFD."""
+    try:
+        return read_text(path)[0]
+    except UnreadableText:
+        with open(path, "rb") as fh:
+            return fh.read(MAX_TEXT_BYTES).decode("utf-8", "replace")

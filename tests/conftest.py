@@ -1,0 +1,91 @@
+"""Shared test helpers: run the real CLI in a subprocess, build web UI folders and fake interpreters."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cli_env(extra=None, path=None):
+    """A clean environment for the CLI: the repo on PYTHONPATH, English, no colour, no proxies."""
+    env = dict(os.environ)
+    for key in list(env):
+        if key.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy") or key in (
+                "COMMANDLINE_ARGS", "PYTHON", "VENV_DIR", "GIT", "python_cmd", "venv_dir", "CUDA_VISIBLE_DEVICES"):
+            del env[key]
+    env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["LC_ALL"] = env["LANG"] = "C.UTF-8"
+    env.pop("LANGUAGE", None)
+    env["PYTHONIOENCODING"] = "utf-8"
+    if path is not None:
+        env["PATH"] = path
+    env.update(extra or {})
+    return env
+
+
+def run_cli(args, env=None, cwd=None, timeout=60, python=None, input=None):
+    """Run ``python -m sd_doctor ARGS``; returns CompletedProcess with text output."""
+    cmd = [python or sys.executable, "-m", "sd_doctor"] + list(args)
+    return subprocess.run(cmd, env=env if env is not None else cli_env(), cwd=cwd or ROOT, capture_output=True,
+                          timeout=timeout, input=input, text=True, encoding="utf-8", errors="replace")
+
+
+def run_json(args, **kw):
+    """Run the CLI with --json and return (CompletedProcess, parsed document, {id: check})."""
+    proc = run_cli(list(args) + ["--json"], **kw)
+    assert proc.stdout.strip(), proc.stderr
+    doc = json.loads(proc.stdout)
+    return proc, doc, dict((c["id"], c) for c in doc["checks"])
+
+
+def write_fake_python(folder, name, version="3.10.6", bits=64, exit_code=0, executable=None, stderr=None):
+    """An executable that answers the doctor's interrogation like a Python of that version and bitness would."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, name)
+    info = {"version": version, "releaselevel": "final", "bits": bits, "executable": executable or path,
+            "prefix": folder, "base_prefix": folder}
+    body = "#!/bin/sh\n"
+    if stderr:
+        body += "echo %s >&2\n" % json.dumps(stderr)
+    if exit_code == 0:
+        body += "echo '%s'\n" % json.dumps(info)
+    body += "exit %d\n" % exit_code
+    with open(path, "w") as fh:
+        fh.write(body)
+    os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def make_webui(root, files=None, bat_generation="1.7+"):
+    """A minimal web UI checkout: launch.py, webui.sh, webui.bat of the given generation, plus ``files``."""
+    os.makedirs(root, exist_ok=True)
+    bodies = {
+        "2022": "@echo off\r\nset PYTHON=python\r\nset VENV_DIR=venv\r\nset COMMANDLINE_ARGS=%*\r\n",
+        "2023": "@echo off\r\nif not defined PYTHON (set PYTHON=python)\r\nif not defined VENV_DIR (set \"VENV_DIR=%~dp0%venv\")\r\n",
+        "1.7+": "@echo off\r\nif exist webui.settings.bat (\r\n    call webui.settings.bat\r\n)\r\n"
+                "if not defined PYTHON (set PYTHON=python)\r\nif not defined VENV_DIR (set \"VENV_DIR=%~dp0%venv\")\r\n",
+    }
+    base = {"launch.py": "# stand-in\n", "webui.sh": "#!/bin/bash\n", "webui.bat": bodies[bat_generation]}
+    base.update(files or {})
+    for rel, content in base.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with open(path, mode, **({} if mode == "wb" else {"newline": ""})) as fh:
+            fh.write(content)
+    return root
+
+
+@pytest.fixture
+def webui(tmp_path):
+    return make_webui(str(tmp_path / "webui"))
+
+
+def dedent(text):
+    return textwrap.dedent(text).lstrip("\n")
