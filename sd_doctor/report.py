@@ -6,7 +6,7 @@ import sys
 
 from sd_doctor.finding import ERROR, OK, SKIP, STATUSES, WARN
 from sd_doctor.redact import redact, redact_tree
-from sd_doctor.text import T, render
+from sd_doctor.text import T, render, render_tree
 
 UNICODE_MARKS = {OK: u"\u2713", WARN: u"!", ERROR: u"\u2717", SKIP: u"-"}
 ASCII_MARKS = {OK: "+", WARN: "!", ERROR: "x", SKIP: "-"}
@@ -74,7 +74,7 @@ def to_json(ctx, findings, settings, version):
             entry["facts"] = f.facts
             entry["elapsed_s"] = round(f.elapsed, 3)
     if settings:
-        doc["settings"] = settings
+        doc["settings"] = render_tree(settings, lang)
     return json.dumps(redact_tree(doc), indent=2, ensure_ascii=False, default=str, sort_keys=False)
 
 

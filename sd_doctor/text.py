@@ -48,3 +48,14 @@ def join(parts, sep=T("; ", "；")):
     kw["_sep"] = sep
     en = "{_sep}".join("{%s}" % k for k in keys) or " "
     return T(en, en, **kw)
+
+
+def render_tree(value, lang):
+    """Render every T inside nested dicts/lists (for the JSON document)."""
+    if isinstance(value, T):
+        return value.render(lang)
+    if isinstance(value, dict):
+        return dict((k, render_tree(v, lang)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [render_tree(v, lang) for v in value]
+    return value

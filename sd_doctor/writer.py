@@ -2,5 +2,8 @@
 
 
 def settings(ctx, findings, plan):
-    """(JSON 'settings' dict or None, report lines). Placeholder until the writer is built."""
-    return None, []
+    """(JSON 'settings' dict (values may be T) or None, report lines [T]). Placeholder until the writer is built:
+    it passes the planner's part through."""
+    if plan is None:
+        return None, []
+    return plan.to_json(), list(plan.notes)
