@@ -134,7 +134,7 @@ def run(args, host, lang):
     findings = run_checks(ctx)
     settings, settings_lines = plan_and_write(ctx, findings)
     if args.json:
-        sys.stdout.write(to_json(ctx, findings, settings, __version__) + "\n")
+        sys.stdout.write(to_json(ctx, findings, settings, __version__, sys.stdout) + "\n")
     else:
         sys.stdout.write(to_text(ctx, findings, settings_lines, __version__, sys.stdout))
     sys.stdout.flush()

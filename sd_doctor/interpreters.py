@@ -22,8 +22,13 @@ _FOREIGN = (
     ("anaconda", re.compile(r"[\\/](ana|mini)conda\d*[\\/]", re.I)),
     ("msys", re.compile(r"[\\/](msys\d*|mingw\d*|cygwin\d*|git[\\/]usr)[\\/]", re.I)),
     ("pyenv-win shim", re.compile(r"[\\/]pyenv-win[\\/]shims[\\/]", re.I)),
-    ("pyenv shim", re.compile(r"[\\/]\.pyenv[\\/]shims[\\/]", re.I)),
-)
+)  # pyenv's POSIX shims are how pyenv users normally get their Python: not foreign
+
+
+def local_bound(timeout):
+    """Seconds one interpreter may take to answer. Local work, but the python check shares the run's deadline
+    (--timeout + 0.8 s) between the configured interpreter and the search for alternatives, so each gets under half."""
+    return max(0.5, min(3.0, 0.45 * timeout))
 
 
 def classify(path):
@@ -118,13 +123,23 @@ def find_alternatives(host, path_entries, timeout, exclude=(), limit=8):
         seen.add(key)
         unique.append(path)
     unique = unique[:24]
-    # Interrogate concurrently: each start costs 20-100 ms, and the whole check shares the run's deadline.
+    # Interrogate concurrently: each start costs 20-100 ms, and the whole search ends within ``timeout`` (a hung
+    # candidate must not hold up the ones queued behind it).
+    import time
     from concurrent.futures import ThreadPoolExecutor
+
+    end = time.monotonic() + timeout
+
+    def ask(path):
+        left = end - time.monotonic()
+        if left < 0.05:
+            return {"argv": [path], "runs": False, "error": "not asked: out of time"}
+        return interrogate([path], left)
 
     good = []
     if unique:
-        with ThreadPoolExecutor(max_workers=min(6, len(unique))) as pool:
-            for path, info in zip(unique, pool.map(lambda p: interrogate([p], timeout), unique)):
+        with ThreadPoolExecutor(max_workers=min(8, len(unique))) as pool:
+            for path, info in zip(unique, pool.map(ask, unique)):
                 if is_good_for_webui(info):
                     info["path"] = path
                     good.append(info)

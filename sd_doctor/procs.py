@@ -71,6 +71,8 @@ def _kill_tree(proc):
 def run_bounded(argv, timeout, env=None, cwd=None, stdin_data=None):
     """Run ``argv`` for at most ``timeout`` seconds. Never raises; never waits much past the bound."""
     start = time.monotonic()
+    if isinstance(stdin_data, str):
+        stdin_data = stdin_data.encode("utf-8")
     kwargs = {}
     if sys.platform == "win32":
         kwargs["creationflags"] = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | getattr(

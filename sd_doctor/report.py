@@ -59,7 +59,8 @@ def _enable_windows_vt():
         return False
 
 
-def to_json(ctx, findings, settings, version):
+def to_json(ctx, findings, settings, version, stream=None):
+    """The JSON document. Non-ASCII stays readable when ``stream`` can print it, else it is escaped (never lost)."""
     lang = ctx.options.lang
     doc = {
         "schema": 1,
@@ -75,7 +76,12 @@ def to_json(ctx, findings, settings, version):
             entry["elapsed_s"] = round(f.elapsed, 3)
     if settings:
         doc["settings"] = render_tree(settings, lang)
-    return json.dumps(redact_tree(doc), indent=2, ensure_ascii=False, default=str, sort_keys=False)
+    text = json.dumps(redact_tree(doc), indent=2, ensure_ascii=False, default=str, sort_keys=False)
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(json.loads(text), indent=2, ensure_ascii=True)
+    return text
 
 
 def to_text(ctx, findings, settings_lines, version, stream):

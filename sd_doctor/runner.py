@@ -20,6 +20,21 @@ def load_check(check_id):
     return importlib.import_module("sd_doctor.checks." + check_id.replace("-", "_"))
 
 
+class _Unloadable(object):
+    """Stands in for a check module that cannot be imported: its probe raises the import error (-> skip)."""
+
+    def __init__(self, check_id, exc):
+        self.ID = check_id
+        self.TITLE = T(check_id, check_id)
+        self._exc = exc
+
+    def probe(self, ctx):
+        raise self._exc
+
+    def judge(self, facts):
+        raise self._exc
+
+
 def run_one(module, ctx):
     start = time.monotonic()
     try:
@@ -41,7 +56,10 @@ def run_checks(ctx, check_ids=CHECK_IDS, deadline=None):
     results = {}
     threads = []
     for check_id in check_ids:
-        module = load_check(check_id)
+        try:
+            module = load_check(check_id)
+        except Exception as exc:  # a broken check module costs that check only
+            module = _Unloadable(check_id, exc)
         modules.append(module)
 
         def target(m=module):

@@ -18,6 +18,8 @@ GEN_17 = "1.7+"  # if exist webui.settings.bat call webui.settings.bat, first
 def detect_generation(bat_text):
     """Generation of a webui.bat from its text (webui-facts.md §2), or None when it is not recognisable."""
     low = bat_text.lower()
+    if re.search(r"^\s*set\s+\"?venv_dir=venv", low, re.M) and not re.search(r"if\s+not\s+defined", low):
+        return GEN_2022  # checked first: the 2022 webui.bat may also call webui.settings.bat (after its own sets)
     if "webui.settings.bat" in low and re.search(r"if\s+exist\s+\"?webui\.settings\.bat", low):
         return GEN_17
     if re.search(r"if\s+not\s+defined\s+venv_dir", low):
@@ -44,7 +46,9 @@ def detect_flavour(root):
     return None
 
 
-_FLAG_RE = re.compile(r"""add_argument\(\s*["'](--[A-Za-z0-9][A-Za-z0-9_-]*)["']""")
+# add_argument("--flag", ...) or add_argument("-f", "--flag", ...): every option string before the first keyword.
+_CALL_RE = re.compile(r"""add_argument\(\s*((?:["']-{1,2}[A-Za-z0-9][A-Za-z0-9_-]*["']\s*,?\s*)+)""")
+_OPTION_RE = re.compile(r"""["'](--[A-Za-z0-9][A-Za-z0-9_-]*)["']""")
 
 
 def accepted_flags(root):
@@ -56,7 +60,8 @@ def accepted_flags(root):
         path = os.path.join(root, *rel)
         if os.path.isfile(path):
             found = True
-            flags.update(_FLAG_RE.findall(read_text_lenient(path)))
+            for options in _CALL_RE.findall(read_text_lenient(path)):
+                flags.update(_OPTION_RE.findall(options))
     return sorted(flags) if found else None
 
 

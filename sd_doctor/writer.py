@@ -1,9 +1,652 @@
-"""Merges the plan into the web UI's settings file (issue: the settings writer and --fix)."""
+"""Merges the plan and the checks' proposals into the web UI's settings file (issue: the settings writer and --fix).
+
+Which file (webui-facts.md §2, §3, §8): ``webui-user.bat`` for current Windows installs; ``webui.settings.bat`` where
+webui.bat calls it and either an updater overwrites webui-user.bat (one-click packages), the file already exists (it
+is read after webui-user.bat, so it wins), or the 2022 webui.bat calls it after hard-coding its own values;
+``webui-user.sh`` on Linux and macOS.
+
+Only the lines sd-doctor owns (``set NAME=`` / ``NAME=`` for the variables below) change; every other byte of the file
+stays as it was. A line is rewritten only when the launcher would otherwise see a different value, so an empty plan
+changes nothing and a second ``--fix`` changes nothing.
+"""
+
+import codecs
+import difflib
+import os
+
+from sd_doctor import argquote, atomic, batfile, shfile
+from sd_doctor.errors import UserError
+from sd_doctor.text import T
+from sd_doctor.textfile import MAX_TEXT_BYTES, UnreadableText, decode_bytes
+
+USER_BAT = "webui-user.bat"
+SETTINGS_BAT = "webui.settings.bat"
+USER_SH = "webui-user.sh"
+
+# Characters webui.bat would interpret where it expands GIT or VENV_DIR without quotes of its own.
+_CMD_ACTIVE = set('"&|<>^')
+# Characters that make webui.bat's unquoted %PYTHON% fall apart unless the value carries its own quotes.
+_PYTHON_NEEDS_QUOTES = set(" \t&|<>^(),;=!%")
+
+
+def templates_dir():
+    """templates/ as shipped in the wheel (sd_doctor/templates), else the repository's top-level templates/."""
+    import sd_doctor
+
+    here = os.path.dirname(os.path.abspath(sd_doctor.__file__))
+    for folder in (os.path.join(here, "templates"), os.path.join(os.path.dirname(here), "templates")):
+        if os.path.isfile(os.path.join(folder, USER_BAT)):
+            return folder
+    return os.path.join(here, "templates")
+
+
+def read_template(name):
+    with open(os.path.join(templates_dir(), name), "rb") as fh:
+        return fh.read()
+
+
+# -- which file -----------------------------------------------------------------------------------------------------
+
+class Target(object):
+    """The settings file to write. ``dialect``: 'bat', 'sh' or None (no file can carry the settings);
+    ``blocked``: a T saying why it is shown but never written, or None."""
+
+    def __init__(self, name, path, dialect, why, blocked=None):
+        self.name = name
+        self.path = path
+        self.dialect = dialect
+        self.why = why
+        self.blocked = blocked
+
+
+def choose_target(ctx):
+    layout = ctx.layout
+    folder = ctx.webui_dir
+    windows = ctx.platform == "windows"
+    default = USER_BAT if windows else USER_SH
+    path = lambda name: os.path.join(folder, name)
+    if not layout.get("is_dir"):
+        return Target(default, path(default), "bat" if windows else "sh",
+                      T("the web UI folder does not exist yet; these are the settings for {f} after the install.",
+                        "web UI 文件夹还不存在；以下是安装后应写入 {f} 的设置。", f=default),
+                      blocked=T("the web UI folder does not exist yet: install the web UI first, then run sd-doctor "
+                                "--fix again.",
+                                "web UI 文件夹还不存在：请先安装 web UI，再运行 sd-doctor --fix。"))
+    if layout.get("flavour") == "sdnext":
+        return Target(None, None, None,
+                      T("SD.Next does not read webui-user.bat or webui-user.sh; give these settings to its own "
+                        "launcher (webui.bat / webui.sh arguments).",
+                        "SD.Next 不读取 webui-user.bat 或 webui-user.sh；请把这些设置交给它自己的启动脚本（webui.bat / "
+                        "webui.sh 的参数）。"),
+                      blocked=T("SD.Next has no settings file that sd-doctor writes.", "SD.Next 没有 sd-doctor 可写的设置文件。"))
+    if not layout.get("installed"):
+        return Target(default, path(default), "bat" if windows else "sh",
+                      T("no web UI is installed in this folder yet; these are the settings for {f} after the install.",
+                        "此文件夹中还没有安装 web UI；以下是安装后应写入 {f} 的设置。", f=default),
+                      blocked=T("no web UI is installed here yet (a file written now would stop git clone): install "
+                                "it first, then run sd-doctor --fix again.",
+                                "这里还没有安装 web UI（现在写入文件会导致 git clone 失败）：请先安装，再运行 sd-doctor --fix。"))
+    if not windows:
+        return Target(USER_SH, path(USER_SH), "sh",
+                      T("webui.sh reads webui-user.sh from its own folder before it starts.",
+                        "webui.sh 启动前会读取同一文件夹中的 webui-user.sh。"))
+    generation = layout.get("generation")
+    calls = layout.get("calls_settings_bat")
+    if generation == "2022":
+        if calls:
+            return Target(SETTINGS_BAT, path(SETTINGS_BAT), "bat",
+                          T("this webui.bat (2022) sets PYTHON, VENV_DIR and COMMANDLINE_ARGS itself, then calls "
+                            "webui.settings.bat: only that file can change them.",
+                            "这个 webui.bat（2022 年版）自己设置 PYTHON、VENV_DIR 和 COMMANDLINE_ARGS，然后调用 "
+                            "webui.settings.bat：只有该文件能改变它们。"))
+        return Target(None, None, None,
+                      T("this webui.bat (2022) sets PYTHON, VENV_DIR and COMMANDLINE_ARGS itself and reads no settings "
+                        "file.", "这个 webui.bat（2022 年版）自己设置 PYTHON、VENV_DIR 和 COMMANDLINE_ARGS，不读取任何设置文件。"),
+                      blocked=T("update the web UI (git pull in its folder) so that it reads webui-user.bat, then run "
+                                "sd-doctor --fix again.",
+                                "请更新 web UI（在其文件夹中运行 git pull），使它读取 webui-user.bat，再运行 sd-doctor --fix。"))
+    if generation == "1.7+" or calls:
+        if layout.get("one_click"):
+            return Target(SETTINGS_BAT, path(SETTINGS_BAT), "bat",
+                          T("one-click package: its updater overwrites webui-user.bat, and webui.bat reads "
+                            "webui.settings.bat first.",
+                            "一键安装包：它的更新程序会覆盖 webui-user.bat，而 webui.bat 会先读取 webui.settings.bat。"))
+        if os.path.isfile(path(SETTINGS_BAT)):
+            return Target(SETTINGS_BAT, path(SETTINGS_BAT), "bat",
+                          T("webui.settings.bat exists, and webui.bat reads it after webui-user.bat's lines, so its "
+                            "values win.",
+                            "webui.settings.bat 已存在，webui.bat 在 webui-user.bat 之后读取它，所以以它的值为准。"))
+        return Target(USER_BAT, path(USER_BAT), "bat",
+                      T("webui-user.bat is the file you start; it sets the variables, then calls webui.bat (v1.7 or "
+                        "later).", "webui-user.bat 是您启动的文件；它先设置变量，再调用 webui.bat（v1.7 及以后）。"))
+    if generation == "2023":
+        why = T("webui-user.bat is the file you start; this webui.bat (late 2022 to 2023) keeps the values it sets.",
+                "webui-user.bat 是您启动的文件；这个 webui.bat（2022 年末至 2023 年）会沿用它设置的值。")
+        if layout.get("one_click"):
+            why = T("{w} The package's updater may overwrite webui-user.bat: run sd-doctor --fix again after an "
+                    "update.", "{w} 安装包的更新程序可能覆盖 webui-user.bat：更新后请再次运行 sd-doctor --fix。", w=why)
+        return Target(USER_BAT, path(USER_BAT), "bat", why)
+    return Target(USER_BAT, path(USER_BAT), "bat",
+                  T("webui-user.bat sets the variables, then calls webui.bat.", "webui-user.bat 先设置变量，再调用 webui.bat。"))
+
+
+# -- what it writes -------------------------------------------------------------------------------------------------
+
+def proposals(findings):
+    merged = {}
+    for finding in findings.values():
+        merged.update(getattr(finding, "proposals", None) or {})
+    return merged
+
+
+def _needs_python_quotes(path):
+    return bool(_PYTHON_NEEDS_QUOTES & set(path))
+
+
+def python_value(path):
+    """PYTHON for webui.bat, which uses it unquoted: a path with spaces (or cmd's own characters) carries quotes."""
+    return '"%s"' % path if _needs_python_quotes(path) else path
+
+
+class Wanted(object):
+    """The values sd-doctor wants the launcher to see, before looking at the file."""
+
+    def __init__(self):
+        self.values = []  # [(name, value, reason T)]
+        self.problems = []  # [T] values that cannot be written safely
+
+
+def wanted_values(ctx, findings, target):
+    props = proposals(findings)
+    windows = target.dialect == "bat"
+    want = Wanted()
+    python = props.get("PYTHON")
+    if python:
+        if windows:
+            if '"' in python:
+                want.problems.append(T("the Python path {p} contains a quote.", "Python 路径 {p} 含有引号。", p=python))
+            else:
+                want.values.append(("PYTHON", python_value(python),
+                                    T("the interpreter the python check found", "python 检查找到的解释器")))
+        else:
+            want.values.append(("python_cmd", python, T("the interpreter the python check found", "python 检查找到的解释器")))
+    if props.get("GIT"):
+        name = "GIT"
+        value = props["GIT"]
+        if windows and _CMD_ACTIVE & set(value):
+            want.problems.append(T("GIT={v}: webui.bat would read part of it as a command.",
+                                   "GIT={v}：webui.bat 会把其中一部分当作命令执行。", v=value))
+        else:
+            want.values.append((name, value, T("the git the git check found", "git 检查找到的 git")))
+    if ctx.options.no_venv:
+        if windows:
+            legacy = ctx.layout.get("generation") == "2022"
+            want.values.append(("VENV_DIR", "" if legacy else "-",
+                                T("--no-venv: an empty VENV_DIR skips the venv in the 2022 webui.bat", "--no-venv：在 2022 "
+                                  "年版 webui.bat 中，空的 VENV_DIR 表示不使用 venv") if legacy else
+                                T("--no-venv: VENV_DIR=- skips the venv", "--no-venv：VENV_DIR=- 表示不使用 venv")))
+        else:
+            want.values.append(("venv_dir", "-", T("--no-venv: venv_dir=- skips the venv", "--no-venv：venv_dir=- 表示不使用 venv")))
+    if props.get("NO_PROXY"):
+        reason = T("the proxy check: the web UI must reach itself on localhost without the proxy",
+                   "代理检查：web UI 访问本机 localhost 时不能经过代理")
+        want.values.append(("NO_PROXY", props["NO_PROXY"], reason))
+        if not windows:  # cmd's variables ignore case; bash's do not, and tools read either spelling
+            want.values.append(("no_proxy", props["NO_PROXY"], reason))
+    if props.get("STABLE_DIFFUSION_REPO"):
+        want.values.append(("STABLE_DIFFUSION_REPO", props["STABLE_DIFFUSION_REPO"],
+                            T("the git check: the default Stable Diffusion repository is gone",
+                              "git 检查：默认的 Stable Diffusion 仓库已不存在")))
+    return want, props
+
+
+# -- the file -------------------------------------------------------------------------------------------------------
+
+def _codec(name):
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def oem_codec(ctx):
+    """The code page cmd reads batch files in (the console's OEM page), as a Python codec name, or None."""
+    try:
+        pages = ctx.host.code_pages()
+    except Exception:
+        pages = None
+    if not pages:
+        return None
+    oem = pages[1]
+    return "utf-8" if oem == 65001 else _codec("cp%d" % oem)
+
+
+def _encodings(ctx, dialect):
+    if dialect != "bat":
+        import locale
+
+        preferred = _codec(locale.getpreferredencoding(False) or "utf-8")
+        return tuple(e for e in (preferred,) if e and e != "utf-8") or ("gbk",)
+    out = []
+    try:
+        pages = ctx.host.code_pages()
+    except Exception:
+        pages = None
+    for page in (pages or ())[::-1]:  # OEM first: that is how cmd reads the file
+        codec = _codec("cp%d" % page) if page != 65001 else "utf-8"
+        if codec and codec not in out and codec != "utf-8":
+            out.append(codec)
+    return tuple(out) or ("gbk",)
+
+
+class Doc(object):
+    """A text file as lines of bytes: ``lines`` = [[content bytes, eol bytes]]; ``texts`` the decoded contents."""
+
+    def __init__(self, data, encoding, bom, ascii_only, default_eol):
+        self.bom = codecs.BOM_UTF8 if bom else b""
+        body = data[len(self.bom):]
+        self.encoding = encoding
+        self.ascii_only = ascii_only
+        self.lines = []
+        for part in body.split(b"\n"):
+            self.lines.append([part, b"\n"])
+        last = self.lines.pop()  # the text after the last \n
+        if last[0]:
+            self.lines.append([last[0], b""])
+        for line in self.lines:
+            if line[1] == b"\n" and line[0].endswith(b"\r"):
+                line[0], line[1] = line[0][:-1], b"\r\n"
+        eols = [eol for _, eol in self.lines if eol]
+        self.eol = max(set(eols), key=eols.count) if eols else default_eol
+        self.texts = [c.decode(encoding) for c, _ in self.lines]
+
+    def to_bytes(self):
+        return self.bom + b"".join(c + e for c, e in self.lines)
+
+    def text(self):
+        return self.to_bytes()[len(self.bom):].decode(self.encoding)
+
+
+def load_doc(data, encodings, default_eol):
+    """A Doc for the bytes of a settings file; raises UnreadableText for what must not be rewritten."""
+    if len(data) > MAX_TEXT_BYTES:
+        raise UnreadableText("too large")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise UnreadableText("utf-16")
+    text, encoding, bom = decode_bytes(data, encodings)
+    if any(ord(ch) < 32 and ch not in "\t\r\n\x0c\x1a" for ch in text):
+        raise UnreadableText("binary")
+    ascii_only = all(b < 0x80 for b in data[3 if bom else 0:])
+    return Doc(data, encoding, bom, ascii_only, default_eol)
+
+
+_UNREADABLE = {
+    "too large": T("it is larger than 1 MB, so it is not a settings file", "它超过 1 MB，不是设置文件"),
+    "binary": T("it is not a text file", "它不是文本文件"),
+    "undecodable": T("its encoding is neither UTF-8 nor this system's code page", "它的编码既不是 UTF-8 也不是本系统的代码页"),
+    "utf-16": T("it is saved as UTF-16, which cmd and bash cannot read; save it as UTF-8 or ANSI",
+                "它以 UTF-16 保存，cmd 和 bash 都无法读取；请另存为 UTF-8 或 ANSI"),
+}
+
+
+# -- merging --------------------------------------------------------------------------------------------------------
+
+class Merge(object):
+    def __init__(self, doc, dialect, name):
+        self.doc = doc
+        self.dialect = dialect
+        self.name = name
+        self.edits = {}  # index -> new text
+        self.inserts = []  # (index, order, text)
+        self.changed_names = []
+        self.problems = []
+        self.warnings = []
+
+
+def _effective(ctx, name, dialect):
+    variables = ctx.launch.get("variables", {})
+    if dialect == "bat":
+        return variables.get(name.upper())
+    return variables.get(name)
+
+
+def _new_line_encodable(merge, text, name):
+    """Check that ``text`` can be stored in the file's encoding and read back as written. Returns True when so."""
+    doc = merge.doc
+    try:
+        text.encode(doc.encoding)
+    except UnicodeEncodeError:
+        merge.problems.append(T("{n}: the value has characters that {f} ({e}) cannot hold.",
+                                "{n}：该值含有 {f}（{e} 编码）无法保存的字符。", n=name, f=merge.name, e=doc.encoding))
+        return False
+    if merge.dialect == "bat" and any(ord(c) > 127 for c in text) and merge.oem and _codec(doc.encoding) != merge.oem:
+        merge.problems.append(T("{n}: cmd reads {f} in code page {o}, but the file is saved as {e}; a value with "
+                                "non-ASCII characters would arrive garbled.",
+                                "{n}：cmd 以代码页 {o} 读取 {f}，但该文件以 {e} 保存；含非 ASCII 字符的值会变成乱码。",
+                                n=name, f=merge.name, o=merge.oem, e=doc.encoding))
+        return False
+    return True
+
+
+def _bat_scan(merge):
+    texts = merge.doc.texts
+    depths = batfile.block_depths(texts)
+    limit = len(texts)
+    call_lines = [i for i, t in enumerate(texts) if depths[i] == 0 and batfile.is_call_webui(t)]
+    if merge.name == SETTINGS_BAT:
+        for i in call_lines:  # webui.bat calls this file: calling webui.bat back loops forever (#14557)
+            merge.edits[i] = "rem " + texts[i] + "  (sd-doctor: webui.bat calls this file; calling it back loops, #14557)"
+            merge.warnings.append(T("{f} calls webui.bat, which calls {f} again and again (#14557); sd-doctor turns "
+                                    "that line into a comment.",
+                                    "{f} 调用了 webui.bat，而 webui.bat 又会调用 {f}，无限循环（#14557）；sd-doctor 把这一行改为注释。",
+                                    f=merge.name))
+    elif call_lines:
+        limit = call_lines[0]
+    delayed = any(batfile.enables_delayed(t) for t in texts[:limit])
+    owned = {}
+    last_set = None
+    for i in range(limit):
+        if depths[i] != 0 or batfile.is_comment(texts[i]) or i in merge.edits:
+            continue
+        parsed = batfile.parse_set(texts[i], delayed)
+        if parsed is None:
+            continue
+        last_set = i
+        owned[parsed.name.upper()] = (i, parsed)
+    if last_set is not None:
+        anchor = last_set + 1
+    else:
+        anchor = limit
+        while anchor > 0 and limit < len(texts) and not texts[anchor - 1].strip():
+            anchor -= 1  # keep the blank line that stands before "call webui.bat"
+    return owned, anchor, delayed
+
+
+def _sh_scan(merge):
+    owned = {}
+    anchors = {}
+    for i, text in enumerate(merge.doc.texts):
+        parsed = shfile.parse_assignment(text)
+        if parsed is not None:
+            owned[parsed.name] = (i, parsed)
+            continue
+        name = shfile.commented_name(text)
+        if name:
+            anchors[name] = i + 1
+    return owned, anchors
+
+
+def merge_values(ctx, doc, target, values, oem=None):
+    """Plan the edits that make the launcher see ``values`` ([(name, value)]); a value already seen is left alone.
+
+    ``values`` may hold ``COMMANDLINE_ARGS`` as a callable(current raw value) -> value or None (no change).
+    """
+    merge = Merge(doc, target.dialect, target.name)
+    merge.oem = oem
+    if target.dialect == "bat":
+        owned, anchor, delayed = _bat_scan(merge)
+        anchors = {}
+    else:
+        owned, anchors = _sh_scan(merge)
+        anchor, delayed = len(doc.texts), False
+    order = 0
+    for name, value in values:
+        key = name.upper() if target.dialect == "bat" else name
+        hit = owned.get(key)
+        if hit is not None and hit[1].exact:
+            current = hit[1].value
+        else:
+            current = _effective(ctx, name, target.dialect)
+        if callable(value):
+            value = value(current if current is not None else "")
+            if value is None:
+                continue
+        if target.dialect == "bat":
+            if (current or "") == value:
+                continue
+        elif current == value or (current is None and value == "" and name not in ("venv_dir",)):
+            continue
+        try:
+            if target.dialect == "bat":
+                line = batfile.set_line(name, value, delayed)
+            else:
+                line = shfile.assignment_line(name, value)
+        except (batfile.UnsafeValue, shfile.UnsafeValue) as exc:
+            merge.problems.append(T("{n}={v} cannot be written safely: {e}.", "{n}={v} 无法安全写入：{e}。",
+                                    n=name, v=value, e=str(exc)))
+            continue
+        if not _new_line_encodable(merge, line, name):
+            continue
+        merge.changed_names.append(name)
+        if hit is not None:
+            i, parsed = hit
+            if target.dialect == "bat":
+                merge.edits[i] = parsed.indent + parsed.at + line
+            else:
+                export = "export " if parsed.export and not line.startswith("export ") else ""
+                merge.edits[i] = parsed.indent + export + line
+        else:
+            at = anchors.get(name, anchor)
+            merge.inserts.append((at, order, line))
+            order += 1
+    return merge
+
+
+def apply_merge(merge):
+    """The new bytes of the file (the Doc is not modified)."""
+    doc = merge.doc
+    lines = [list(line) for line in doc.lines]
+    for i, text in merge.edits.items():
+        lines[i][0] = text.encode(doc.encoding)
+    eol = doc.eol
+    inserts = sorted(merge.inserts, key=lambda item: (item[0], item[1]))
+    for at, _, text in reversed(inserts):
+        if at > 0 and at == len(lines) and not lines[-1][1]:
+            lines[-1][1] = eol  # the last line had no line ending: it needs one before a new line
+        lines.insert(at, [text.encode(doc.encoding), eol])
+    return doc.bom + b"".join(c + e for c, e in lines)
+
+
+def unified_diff(name, old_text, new_text):
+    old = old_text.splitlines()
+    new = new_text.splitlines()
+    lines = difflib.unified_diff(old, new, "a/" + name, "b/" + name, lineterm="", n=2)
+    return "\n".join(lines)
+
+
+# -- COMMANDLINE_ARGS -----------------------------------------------------------------------------------------------
+
+class ArgsPlan(object):
+    """What COMMANDLINE_ARGS should become, decided once the current raw value in the file is known."""
+
+    def __init__(self, ctx, plan, props, windows):
+        self.ctx = ctx
+        self.plan = plan
+        self.port = props.get("port")
+        self.windows = windows
+        self.tokens = None  # the tokens the launcher will see after the merge
+        self.warnings = []
+        self.reasons = {}
+
+    def wanted(self):
+        return self.plan is not None or bool(self.port) or self.windows
+
+    def __call__(self, raw):
+        actual = argquote.split(raw)
+        meant = actual
+        if self.windows:
+            repair = argquote.windows_repair(raw)
+            if repair is not None:
+                meant = repair[1]
+                self.warnings.append(T("COMMANDLINE_ARGS has Windows paths without quotes; the web UI splits it like a "
+                                       "POSIX shell and gets {a} instead of {m}. --fix quotes them.",
+                                       "COMMANDLINE_ARGS 中有未加引号的 Windows 路径；web UI 按 POSIX shell 规则拆分，"
+                                       "得到的是 {a} 而不是 {m}。--fix 会给它们加上引号。",
+                                       a=" ".join(actual) if actual is not None else "(No closing quotation)",
+                                       m=" ".join(meant)))
+        if meant is None:
+            self.warnings.append(T("COMMANDLINE_ARGS cannot be split (No closing quotation); fix its quotes by hand: {v}",
+                                   "COMMANDLINE_ARGS 无法拆分（No closing quotation）；请手动修正其中的引号：{v}", v=raw))
+            self.tokens = None
+            return None
+        base = list(meant)
+        if self.plan is not None:
+            seen = self.ctx.commandline_args  # what the planner started from
+            planned = list(self.plan.commandline_args)
+            if seen is not None and len(seen) == len(meant):
+                translate = dict((s, m) for s, m in zip(seen, meant) if s != m)
+                base = [translate.get(t, t) for t in planned]
+            elif seen is None:
+                removed = set(self.plan.removed)
+                base = [t for t in meant if t not in removed] + [t for t in planned if t not in meant]
+            else:
+                base = planned
+        if self.port:
+            base = argquote.set_flag(base, "--port", str(self.port))
+            self.reasons["--port"] = T("the port check: use port {p}", "端口检查：使用端口 {p}", p=self.port)
+        self.tokens = base
+        if base == actual:
+            return None
+        try:
+            return argquote.join(base)
+        except argquote.BadArgs:
+            self.warnings.append(T("COMMANDLINE_ARGS cannot be quoted for the web UI: {t}", "无法为 web UI 给 COMMANDLINE_ARGS "
+                                   "加引号：{t}", t=" ".join(base)))
+            return None
+
+
+# -- the whole step -------------------------------------------------------------------------------------------------
+
+def _fail(target, reason):
+    return UserError(T("cannot write {f}: {r}; nothing was changed.", "无法写入 {f}：{r}；没有做任何改动。", f=target.path,
+                       r=reason))
 
 
 def settings(ctx, findings, plan):
-    """(JSON 'settings' dict (values may be T) or None, report lines [T]). Placeholder until the writer is built:
-    it passes the planner's part through."""
-    if plan is None:
-        return None, []
-    return plan.to_json(), list(plan.notes)
+    """(JSON 'settings' dict (values may be T) or None, report lines [T])."""
+    from sd_doctor import remedies
+
+    fix = bool(ctx.options.fix)
+    target = choose_target(ctx)
+    want, props = wanted_values(ctx, findings, target)
+    args = ArgsPlan(ctx, plan, props, target.dialect == "bat")
+    lines = [T("Launch settings: {f}", "启动设置：{f}", f=target.path or "-"),
+             T("  Why this file: {w}", "  为什么是这个文件：{w}", w=target.why)]
+    result = {"file": target.path, "why": target.why, "commandline_args": list(plan.commandline_args) if plan else [],
+              "reasons": dict(plan.reasons) if plan else {}, "variables": {}, "diff": "", "changed": False,
+              "applied": False, "backup": None, "warnings": [], "notes": list(plan.notes) if plan else [],
+              "remedies": []}
+    values = [(n, v) for n, v, _ in want.values]
+    if args.wanted():
+        values.append(("COMMANDLINE_ARGS", args))
+    problems = list(want.problems)
+    doc = snap = None
+    if target.dialect is not None:
+        snap, doc, error = _read_target(ctx, target)
+        if error is not None:
+            if fix and not target.blocked:
+                raise _fail(target, error)
+            result["warnings"].append(T("{f} cannot be read: {e}.", "无法读取 {f}：{e}。", f=target.name, e=error))
+            doc = None
+    merge = None
+    if doc is not None:
+        merge = merge_values(ctx, doc, target, values, oem_codec(ctx) if target.dialect == "bat" else None)
+        problems.extend(merge.problems)
+        result["warnings"].extend(merge.warnings)
+    result["warnings"].extend(args.warnings)
+    if problems:
+        if fix and not target.blocked:
+            raise _fail(target, " ".join(p.render(ctx.options.lang) for p in problems))
+        result["warnings"].extend(problems)
+    if args.tokens is not None:
+        result["commandline_args"] = list(args.tokens)
+        result["reasons"].update(args.reasons)
+    for name, value, _ in want.values:
+        result["variables"][name] = value
+    if args.tokens is not None and (plan is not None or args.port or (merge and "COMMANDLINE_ARGS" in merge.changed_names)):
+        result["variables"]["COMMANDLINE_ARGS"] = argquote.join(args.tokens)
+    new_bytes = None
+    if merge is not None and (merge.edits or merge.inserts):
+        new_bytes = apply_merge(merge)
+        result["changed"] = new_bytes != doc.to_bytes() or not snap.exists
+        if result["changed"]:
+            old_text = doc.text() if snap.exists else ""
+            new_text = new_bytes[len(doc.bom):].decode(doc.encoding)
+            result["diff"] = unified_diff(target.name, old_text, new_text)
+    for w in result["warnings"]:
+        lines.append(T("  ! {w}", "  ! {w}", w=w))
+    if result["commandline_args"] or plan is not None:
+        lines.append(T("  COMMANDLINE_ARGS: {a}", "  COMMANDLINE_ARGS：{a}", a=argquote.join(result["commandline_args"])
+                       if result["commandline_args"] else T("(empty)", "（空）")))
+        for flag, reason in args.reasons.items():  # the planner's own lines (its notes) follow below
+            lines.append(T("    {f}: {r}", "    {f}：{r}", f=flag, r=reason))
+        lines.extend(T("    {n}", "    {n}", n=note) for note in result["notes"])
+    for name, value, reason in want.values:
+        lines.append(T("  {n}={v}: {r}", "  {n}={v}：{r}", n=name, v=value, r=reason))
+    if result["changed"]:
+        lines.append(T("  Changes to {f}:", "  {f} 的改动：", f=target.name))
+        lines.extend(T("    {l}", "    {l}", l=d) for d in result["diff"].splitlines())
+    elif target.dialect is not None and doc is not None:
+        if snap.exists:
+            lines.append(T("  No change: {f} already gives the launcher these values.", "  无需改动：{f} 已经给出这些值。",
+                           f=target.name))
+        else:
+            lines.append(T("  No change needed; {f} is not created.", "  无需改动；不会创建 {f}。", f=target.name))
+    if result["changed"]:
+        if target.blocked:
+            lines.append(T("  Not written: {r}", "  未写入：{r}", r=target.blocked))
+        elif not fix:
+            lines.append(T("  Not written: run sd-doctor --fix to apply this (the old file is kept as a backup).",
+                           "  未写入：运行 sd-doctor --fix 以应用（旧文件会保留备份）。"))
+        else:
+            try:
+                backup = atomic.replace(snap, new_bytes)
+            except atomic.WriteFailed as exc:
+                reason = T("{f} changed on disk while sd-doctor was running; run it again",
+                           "sd-doctor 运行期间 {f} 被修改了；请重新运行", f=target.name) if exc.reason == "changed" else (
+                    T("it did not read back as written", "写入后读回的内容不一致") if exc.reason == "verify" else exc.reason)
+                raise _fail(target, reason)
+            result["applied"] = True
+            result["backup"] = backup
+            if backup:
+                lines.append(T("  Written: {f}; the old file is kept as {b}.", "  已写入：{f}；旧文件保留为 {b}。",
+                               f=target.path, b=os.path.basename(backup)))
+            else:
+                lines.append(T("  Created: {f}.", "  已创建：{f}。", f=target.path))
+    elif target.blocked and target.dialect is None:
+        lines.append(T("  Not written: {r}", "  未写入：{r}", r=target.blocked))
+    remedy_entries, remedy_lines = remedies.apply(ctx, findings, fix)
+    result["remedies"] = remedy_entries
+    if remedy_lines:
+        lines.append(T("  Remedies:", "  修复操作："))
+        lines.extend(remedy_lines)
+    if not (result["commandline_args"] or plan is not None):
+        lines.extend(result["notes"])
+    return result, lines
+
+
+def _read_target(ctx, target):
+    """(Snapshot, Doc or None, error T or None). A missing file becomes its template."""
+    try:
+        snap = atomic.snapshot(target.path, MAX_TEXT_BYTES)
+    except OSError as exc:
+        return None, None, T("{e}", "{e}", e=exc.strerror or str(exc))
+    encodings = _encodings(ctx, target.dialect)
+    if snap.exists:
+        try:
+            doc = load_doc(snap.data, encodings, b"\r\n" if target.dialect == "bat" else b"\n")
+        except UnreadableText as exc:
+            return snap, None, _UNREADABLE.get(str(exc), T("{e}", "{e}", e=str(exc)))
+        oem = oem_codec(ctx) if target.dialect == "bat" else None
+        if oem and doc.ascii_only:
+            doc.encoding = oem  # plain ASCII reads the same in any code page; cmd reads it in the OEM one
+        return snap, doc, None
+    eol = b"\r\n" if target.dialect == "bat" else b"\n"
+    data = read_template(target.name)
+    data = eol.join(data.replace(b"\r\n", b"\n").split(b"\n"))
+    doc = load_doc(data, encodings, eol)
+    if target.dialect == "bat":
+        oem = oem_codec(ctx)
+        if oem:
+            doc.encoding = oem  # a new batch file is written in the code page cmd will read it in
+    return snap, doc, None

@@ -89,3 +89,22 @@ def webui(tmp_path):
 
 def dedent(text):
     return textwrap.dedent(text).lstrip("\n")
+
+
+def machine_env(root, python_version="3.10.6", bits=64, git=True, extra=None, extra_path=()):
+    """A controlled machine for the CLI: PATH is a fresh bin folder (a fake ``python3.10`` of that version, a link
+    to the real git) plus ``extra_path``; HOME and PYENV_ROOT are empty folders, so no real interpreter elsewhere is
+    found by accident. Returns the environment dict (``env["SD_TEST_BIN"]`` is the bin folder)."""
+    import shutil
+
+    bin_dir = os.path.join(root, "bin")
+    home = os.path.join(root, "home")
+    os.makedirs(bin_dir, exist_ok=True)
+    os.makedirs(home, exist_ok=True)
+    if python_version:
+        write_fake_python(bin_dir, "python3.10", python_version, bits)
+    if git and shutil.which("git") and not os.path.exists(os.path.join(bin_dir, "git")):
+        os.symlink(shutil.which("git"), os.path.join(bin_dir, "git"))
+    env = cli_env(dict({"HOME": home, "PYENV_ROOT": os.path.join(home, ".pyenv"), "SD_TEST_BIN": bin_dir},
+                       **(extra or {})), path=os.pathsep.join([bin_dir] + list(extra_path)))
+    return env

@@ -92,7 +92,7 @@ def judge(facts):
             f.warn(T("{w} has {g} free for {r}: enough to install, but each checkpoint is 2 to 7 GB.",
                      "{w} 有 {g} 可用（用于 {r}）：够安装，但每个模型 2 到 7 GB。", w=where, g=gib(free), r=roles_t))
         else:
-            f.ok(T("{w}: {g} free ({r})", "{w}：{g} 可用（{r}）", w=where, g=gib(free), r=roles_t))
+            f.ok(T("{g} free on {w} ({r})", "{w} 上有 {g} 可用（{r}）", w=where, g=gib(free), r=roles_t))
         if free < WARN_BELOW:
             if "pip-cache" in vol["roles"] or "hf-cache" in vol["roles"] or "temp" in vol["roles"]:
                 f.advise(T("Move the caches to a bigger drive before installing, e.g. set PIP_CACHE_DIR, HF_HOME and "

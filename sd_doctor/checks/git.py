@@ -1,17 +1,348 @@
-"""git: not built yet (see its issue)."""
+"""git: git itself, the web UI checkout, the repositories the launcher clones, and their remotes (webui-facts.md §1, §5).
 
+The remotes are read from the installed ``modules/launch_utils.py`` with the launcher's *_REPO / *_COMMIT_HASH
+overrides applied, and probed with bounded ``git ls-remote`` runs, concurrently, through whatever proxy git itself
+uses. Local health (ownership, valid clone, pinned commit) needs no network and runs under --offline too.
+"""
+
+import os
+import time
+
+from sd_doctor.checks._common import delete_folder_command
 from sd_doctor.finding import Finding
+from sd_doctor.redact import redact
 from sd_doctor.text import T
 
 ID = "git"
-TITLE = T("git", "git")
+TITLE = T("git and repositories", "git 与代码仓库")
+
+SD_REPO_VAR = "STABLE_DIFFUSION_REPO"
+SD_MIRROR = "https://github.com/w-e-w/stablediffusion.git"
+_DELETED_SD = "github.com/stability-ai/stablediffusion"  # gone since December 2025 (#17204, #17213, #17218)
+MAX_EXTENSIONS = 200
+UNREACHABLE = ("timeout", "dns", "refused", "proxy", "proxy-dns", "proxy-auth", "error")
+
+
+def budget(timeout):
+    """Seconds this check's probes may use: they must end by themselves before the runner's deadline."""
+    return max(0.3, timeout - 0.25)
+
+
+def _wait(futures, deadline, on_timeout):
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    out = []
+    for future in futures:
+        try:
+            out.append(future.result(timeout=max(0.0, deadline + 0.3 - time.monotonic())))
+        except FutureTimeout:
+            out.append(dict(on_timeout))
+        except Exception as exc:  # a probe thread failing must not hide the others' results
+            out.append({"state": "error", "detail": "%s: %s" % (exc.__class__.__name__, exc)})
+    return out
 
 
 def probe(ctx):
-    return {}
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sd_doctor import gitprobe, proxies
+
+    deadline = time.monotonic() + budget(ctx.timeout)
+    webui_dir = ctx.webui_dir
+    facts = {"platform": ctx.platform, "webui_dir": webui_dir, "offline": bool(ctx.offline),
+             "timeout": ctx.timeout}
+    git = gitprobe.find_git(ctx, deadline)
+    facts["git"] = dict(git)
+    installed = any(os.path.isfile(os.path.join(webui_dir, n)) for n in ("launch.py", "webui.bat", "webui.sh"))
+    info = gitprobe.remotes(ctx)
+    checkout = {"installed": installed, "is_git": os.path.exists(os.path.join(webui_dir, ".git")),
+                "origin": redact(info["origin"]) if info["origin"] else None, "local": None, "remote": None}
+    facts["checkout"] = checkout
+    facts["launch_utils"] = info["launch_utils"]
+    variables = ctx.launch["variables"]
+    windows = ctx.platform == "windows"
+    repos_dir = os.path.join(webui_dir, "repositories")
+    repos = []
+    for r in info["repos"]:
+        folder = os.path.join(repos_dir, r["folder"]) if r.get("folder") else None
+        proxy = proxies.curl_proxy_for(r["url"], variables, windows)
+        repos.append({"url_var": r["url_var"], "commit_var": r["commit_var"], "url": redact(r["url"]),
+                      "url_source": r["url_source"], "commit": r["commit"], "commit_source": r["commit_source"],
+                      "folder": r.get("folder"), "path": folder, "local": None, "remote": None,
+                      "proxy": proxies.redact_url(proxy) if proxy else None})
+    facts["repos"] = repos
+    known = set(r["folder"] for r in repos if r.get("folder"))
+    extra = sorted(n for n in _listdir(repos_dir) if n not in known and os.path.isdir(os.path.join(repos_dir, n)))
+    facts["other_repositories"] = [{"name": n, "path": os.path.join(repos_dir, n), "local": None} for n in extra]
+    ext_dir = os.path.join(webui_dir, "extensions")
+    ext_names = sorted(n for n in _listdir(ext_dir) if os.path.exists(os.path.join(ext_dir, n, ".git")))
+    facts["extensions"] = [{"name": n, "path": os.path.join(ext_dir, n), "local": None}
+                           for n in ext_names[:MAX_EXTENSIONS]]
+    facts["extensions_total"] = len(ext_names)
+    if not git.get("path") or git.get("error"):
+        return facts
+    env = gitprobe.git_env(ctx)
+    git_path = git["path"]
+    cwd = webui_dir if os.path.isdir(webui_dir) else None
+
+    remote_pool = ThreadPoolExecutor(max_workers=8)
+    local_pool = ThreadPoolExecutor(max_workers=8)
+    try:
+        # Remote probes first: they take longest. One probe per distinct URL.
+        remote_futures = {}
+        if not ctx.offline:
+            urls = ([info["origin"]] if info["origin"] and checkout["is_git"] else []) + \
+                   [r["url"] for r in info["repos"] if r.get("url")]
+            for url in urls:
+                if url not in remote_futures:
+                    remote_futures[url] = remote_pool.submit(gitprobe.ls_remote, git_path, url, env, deadline, cwd)
+        local_jobs = []
+        if checkout["is_git"]:
+            local_jobs.append((checkout, webui_dir, None))
+        for entry, r in zip(repos, info["repos"]):
+            if entry["path"]:
+                local_jobs.append((entry, entry["path"], r["commit"]))
+        for entry in facts["other_repositories"] + facts["extensions"]:
+            local_jobs.append((entry, entry["path"], None))
+        local_futures = [local_pool.submit(gitprobe.local_health, git_path, path, env, deadline, commit)
+                         for _, path, commit in local_jobs]
+        results = _wait(local_futures, deadline, {"state": "timeout", "detail": "git did not answer in time"})
+        for (entry, _, _), result in zip(local_jobs, results):
+            entry["local"] = result
+        urls = list(remote_futures)
+        results = _wait([remote_futures[u] for u in urls], deadline,
+                        {"state": "timeout", "detail": "no answer within the time limit"})
+        by_url = dict(zip(urls, results))
+        if checkout["is_git"] and info["origin"] in by_url:
+            checkout["remote"] = by_url[info["origin"]]
+        for entry, r in zip(repos, info["repos"]):
+            if r.get("url") in by_url:
+                entry["remote"] = by_url[r["url"]]
+    finally:
+        remote_pool.shutdown(wait=False)
+        local_pool.shutdown(wait=False)
+    return facts
+
+
+def _listdir(path):
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+# -- judging -----------------------------------------------------------------------------------------------------
+
+def _settings_line(platform, name, value):
+    if platform == "windows":
+        return T("put this line in webui-user.bat:\n{l}", "在 webui-user.bat 中写入这一行：\n{l}",
+                 l="set %s=%s" % (name, value))
+    return T("put this line in webui-user.sh:\n{l}", "在 webui-user.sh 中写入这一行：\n{l}",
+             l="export %s=%s" % (name, value))
+
+
+def _install_git_advice(platform):
+    if platform == "windows":
+        return T("Install Git for Windows (https://git-scm.com/download/win) and tick \"Git from the command line\", "
+                 "or set GIT= in webui-user.bat to the full path of git.exe.",
+                 "安装 Git for Windows（https://git-scm.com/download/win）并勾选 \"Git from the command line\"，"
+                 "或在 webui-user.bat 中把 GIT= 设为 git.exe 的完整路径。")
+    if platform == "darwin":
+        return T("Install git: xcode-select --install (or brew install git).",
+                 "安装 git：xcode-select --install（或 brew install git）。")
+    return T("Install git with your package manager, e.g. sudo apt install git.", "用包管理器安装 git，例如 sudo apt install git。")
+
+
+def _reason(remote, timeout):
+    state = remote.get("state")
+    reasons = {
+        "timeout": T("no answer within {s} s", "{s} 秒内无应答", s="%g" % timeout),
+        "dns": T("the host name does not resolve (\"Could not resolve host\")", "主机名无法解析（\"Could not resolve host\"）"),
+        "refused": T("the connection failed (\"Failed to connect\")", "连接失败（\"Failed to connect\"）"),
+        "proxy": T("the proxy refused the tunnel", "代理拒绝建立隧道"),
+        "proxy-dns": T("the proxy's host name does not resolve", "代理的主机名无法解析"),
+        "proxy-auth": T("the proxy asks for credentials (407)", "代理要求身份验证（407）"),
+    }
+    return reasons.get(state, T("git failed", "git 执行失败"))
+
+
+def _detail(remote):
+    return (" (%s)" % remote["detail"]) if remote.get("detail") else ""
+
+
+def _via(proxy):
+    return T(" through proxy {p}", "（经由代理 {p}）", p=proxy) if proxy else ""
+
+
+def _local_ok_for_launch(local):
+    """The launcher needs no network for this repository: cloned and at (or holding) its pinned commit."""
+    return bool(local) and local.get("state") in ("ok", "other-commit")
 
 
 def judge(facts):
     f = Finding(ID, TITLE)
-    f.skip(T("Not implemented yet.", "尚未实现。"))
+    platform = facts["platform"]
+    git = facts.get("git") or {}
+    checkout = facts.get("checkout") or {}
+    timeout = facts.get("timeout", 5)
+
+    # git itself
+    if not git.get("path"):
+        if git.get("source") not in (None, "default"):
+            f.error(T("git was not found: GIT in {s} is {c}, which does not exist.",
+                      "找不到 git：{s} 中的 GIT 为 {c}，该文件不存在。", s=git.get("source"), c=git.get("command")),
+                    _install_git_advice(platform))
+        else:
+            f.error(T("git was not found on PATH: the launcher cannot clone its repositories.",
+                      "PATH 中找不到 git：启动脚本无法克隆所需的仓库。"), _install_git_advice(platform))
+    elif git.get("error"):
+        f.error(T("{p} does not run: {e}", "{p} 无法运行：{e}", p=git["path"], e=git["error"]), _install_git_advice(platform))
+    else:
+        f.ok(T("git {v} ({p})", "git {v}（{p}）", v=git.get("version") or "?", p=git["path"]))
+
+    # the web UI checkout
+    if not checkout.get("installed"):
+        f.ok(T("The web UI is not installed here yet.", "此处尚未安装 web UI。"))
+    elif not checkout.get("is_git"):
+        f.warn(T("The web UI folder is not a git checkout (a ZIP download?): updates are impossible.",
+                 "web UI 文件夹不是 git 检出（是下载的 ZIP 吗？）：无法更新。"),
+               T("Install it with git instead:\n{c}", "请改用 git 安装：\n{c}",
+                 c="git clone https://github.com/AUTOMATIC1111/stable-diffusion-webui.git"))
+    else:
+        f.ok(T("The web UI is a git checkout of {o}.", "web UI 是 {o} 的 git 检出。", o=checkout.get("origin") or "?"))
+        _judge_local(f, platform, T("The web UI folder", "web UI 文件夹"), facts.get("webui_dir"), checkout.get("local"),
+                     level="error", is_clone=False)
+        remote = checkout.get("remote")
+        if remote and remote.get("state") != "reachable":
+            if remote.get("state") == "gone":
+                f.warn(T("The web UI's origin {u} is gone or asks for credentials{d}: updates will fail.",
+                         "web UI 的 origin {u} 已不存在或要求身份验证{d}：更新会失败。", u=checkout.get("origin"),
+                         d=_detail(remote)))
+            else:
+                f.warn(T("Cannot reach the web UI's origin {u}: {r}{d}; updates will fail.",
+                         "无法访问 web UI 的 origin {u}：{r}{d}；更新会失败。", u=checkout.get("origin"),
+                         r=_reason(remote, timeout), d=_detail(remote)))
+
+    # the repositories the launcher clones
+    repos = facts.get("repos") or []
+    if checkout.get("installed") and not facts.get("launch_utils"):
+        f.warn(T("No modules/launch_utils.py with repository URLs was found: the repositories were not checked.",
+                 "未找到含仓库地址的 modules/launch_utils.py：未检查所需仓库。"))
+    reachable = 0
+    for repo in repos:
+        _judge_repo(f, platform, repo, timeout, bool(facts.get("offline")))
+        if (repo.get("remote") or {}).get("state") == "reachable":
+            reachable += 1
+    if facts.get("offline"):
+        f.ok(T("Remote probes skipped (--offline); local checks done.", "已跳过远程探测（--offline）；本地检查已完成。"))
+    elif repos and reachable == len(repos):
+        f.ok(T("All {n} repositories the launcher clones are reachable.", "启动脚本要克隆的 {n} 个仓库均可访问。", n=len(repos)))
+
+    for other in facts.get("other_repositories") or []:
+        _judge_local(f, platform, T("repositories/{n}", "repositories/{n}", n=other["name"]), other["path"],
+                     other.get("local"), level="warn", is_clone=True)
+
+    # extensions
+    extensions = facts.get("extensions") or []
+    bad = 0
+    for ext in extensions:
+        if _judge_local(f, platform, T("Extension {n}", "扩展 {n}", n=ext["name"]), ext["path"], ext.get("local"),
+                        level="warn", is_clone=True, extension=True):
+            bad += 1
+    if extensions and not bad:
+        f.ok(T("{n} extension repositories are healthy.", "{n} 个扩展仓库状态正常。", n=len(extensions)))
+    if facts.get("extensions_total", 0) > len(extensions):
+        f.ok(T("Only the first {n} extensions were checked.", "只检查了前 {n} 个扩展。", n=len(extensions)))
     return f
+
+
+def _judge_local(f, platform, label, path, local, level, is_clone, extension=False, commit=None):
+    """Report a clone's local problem; returns True when there was one."""
+    if not local:
+        return False
+    state = local.get("state")
+    add = f.error if level == "error" else f.warn
+    if state == "dubious":
+        add(T("{w}: \"fatal: detected dubious ownership in repository\" (made by another account, or on exFAT/FAT32).",
+              "{w}：\"fatal: detected dubious ownership in repository\"（由其他账户创建，或位于 exFAT/FAT32 上）。", w=label),
+            T("Mark it safe for git:\n{c}", "将其标记为 git 可信目录：\n{c}",
+              c=_safe_directory(platform, path)))
+        return True
+    if state in ("not-a-clone", "invalid") and is_clone:
+        if extension:
+            add(T("{w} is not a valid git clone ({d}): it cannot be updated.", "{w} 不是有效的 git 克隆（{d}）：无法更新。",
+                  w=label, d=local.get("detail") or "?"),
+                T("Delete it and install the extension again:\n{c}", "删除后重新安装该扩展：\n{c}",
+                  c=delete_folder_command(platform, path)))
+        else:
+            add(T("{w} is not a valid clone ({d}).", "{w} 不是有效的克隆（{d}）。", w=label, d=local.get("detail") or "?"),
+                T("Delete the folder; the launcher clones it again on the next start:\n{c}",
+                  "删除该文件夹，下次启动时会重新克隆：\n{c}", c=delete_folder_command(platform, path)))
+            f.remedies.append({"action": "rename-aside", "path": path})
+        return True
+    if state == "invalid":
+        add(T("{w}: git cannot read it ({d}).", "{w}：git 无法读取（{d}）。", w=label, d=local.get("detail") or "?"))
+        return True
+    if state == "no-commit":
+        add(T("{w} lacks its pinned commit {c} (\"fatal: reference is not a tree\", \"Couldn't checkout commit\").",
+              "{w} 缺少固定的提交 {c}（\"fatal: reference is not a tree\"、\"Couldn't checkout commit\"）。",
+              w=label, c=commit or (local.get("detail") or "").rsplit(" ", 1)[-1]),
+            T("Delete the folder; the launcher clones it again on the next start:\n{c}",
+              "删除该文件夹，下次启动时会重新克隆：\n{c}", c=delete_folder_command(platform, path)))
+        f.remedies.append({"action": "rename-aside", "path": path})
+        return True
+    if state == "timeout":
+        f.warn(T("{w}: git did not answer in time; not checked.", "{w}：git 未能及时应答，未检查。", w=label))
+        return True
+    return False
+
+
+def _safe_directory(platform, path):
+    from sd_doctor.gitprobe import safe_directory_command
+
+    return safe_directory_command(platform, path)
+
+
+def _judge_repo(f, platform, repo, timeout, offline):
+    folder = repo.get("folder") or repo["url_var"]
+    label = T("repositories/{n}", "repositories/{n}", n=folder)
+    local = repo.get("local") or {}
+    path = repo.get("path")
+    problem = False
+    if path:
+        problem = _judge_local(f, platform, label, path, local, level="error", is_clone=True, commit=repo.get("commit"))
+    needs_network = not _local_ok_for_launch(local)
+    remote = repo.get("remote")
+    url = repo.get("url") or "?"
+    is_sd = repo["url_var"] == SD_REPO_VAR
+    deleted_default = is_sd and _DELETED_SD in url.lower().replace("http://", "").replace("https://", "")
+    state = (remote or {}).get("state")
+    add = f.error if needs_network else f.warn
+    if is_sd and (state == "gone" or (deleted_default and state != "reachable")):
+        add(T("The Stable Diffusion repository {u} is gone or asks for credentials (the default one was deleted in "
+              "December 2025, #17204): installing stops at \"Couldn't clone Stable Diffusion\".",
+              "Stable Diffusion 仓库 {u} 已不存在或要求身份验证（默认仓库已于 2025 年 12 月被删除，#17204）："
+              "安装会停在 \"Couldn't clone Stable Diffusion\"。", u=url),
+            T("Use the maintainers' mirror: {l}", "改用维护者提供的镜像：{l}",
+              l=_settings_line(platform, SD_REPO_VAR, SD_MIRROR)))
+        f.proposals[SD_REPO_VAR] = SD_MIRROR
+        return
+    if remote is None or state == "reachable":
+        if offline and needs_network and not problem and local.get("state") == "missing":
+            f.ok(T("{w} will be cloned from {u} on first start.", "首次启动时会从 {u} 克隆 {w}。", w=label, u=url))
+        return
+    if state == "gone":
+        add(T("Repository {u} ({v}) is gone or asks for credentials{d}.", "仓库 {u}（{v}）已不存在或要求身份验证{d}。",
+              u=url, v=repo["url_var"], d=_detail(remote)),
+            T("Point {v} at a working copy of it: {l}", "把 {v} 指向一个可用的副本：{l}", v=repo["url_var"],
+              l=_settings_line(platform, repo["url_var"], "<URL>")))
+        return
+    if not needs_network:
+        f.ok(T("{u} is unreachable ({r}), but {w} is already cloned at its pinned commit.",
+               "{u} 无法访问（{r}），但 {w} 已克隆且包含固定的提交。", u=url, r=_reason(remote, timeout), w=label))
+        return
+    f.error(T("Cannot reach {u}{p}: {r}{d}; the launcher cannot clone {w}.",
+              "无法访问 {u}{p}：{r}{d}；启动脚本无法克隆 {w}。", u=url, p=_via(repo.get("proxy")),
+              r=_reason(remote, timeout), d=_detail(remote), w=label),
+            T("Check the network connection and the proxy settings (see the proxy check), then try again.",
+              "请检查网络连接和代理设置（见 proxy 检查项）后重试。"))

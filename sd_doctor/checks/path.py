@@ -15,8 +15,9 @@ def probe(ctx):
     entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
     names = ctx.host.executable_names
     pythons = which_all("python", entries, names)
-    if ctx.platform != "windows":
-        pythons += [p for p in which_all("python3", entries, names) if p not in pythons]
+    if ctx.platform != "windows":  # webui.sh runs python3.10, else python3 (webui-facts.md §3)
+        pythons = which_all("python3.10", entries, names) + which_all("python3", entries, names) + pythons
+        pythons = [p for i, p in enumerate(pythons) if p not in pythons[:i]]
     v = ctx.launch["variables"]
     return {
         "platform": ctx.platform,

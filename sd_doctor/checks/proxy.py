@@ -1,17 +1,417 @@
-"""proxy: not built yet (see its issue)."""
+"""proxy: every proxy the install will meet, whether it is well formed, and whether it carries a connection
+(webui-facts.md §5).
+
+Sources: the launcher's variables (environment + settings files), pip's configuration as the web UI's Python sees
+it, git's http.proxy, and on Windows the Internet Settings registry values, which Python reads only when no *_proxy
+variable is set. Credentials never appear in facts or messages: URLs are redacted before they are stored.
+"""
+
+import os
+import time
 
 from sd_doctor.finding import Finding
 from sd_doctor.text import T
 
 ID = "proxy"
-TITLE = T("proxy", "proxy")
+TITLE = T("Proxy", "代理")
+
+DEFAULT_TARGET = ("github.com", 443)
+
+
+def budget(timeout):
+    return max(0.3, timeout - 0.25)
+
+
+def webui_python(ctx):
+    """The interpreter the web UI runs in: the venv's when it exists, else the configured one. Path or None."""
+    from sd_doctor.checks.python import configured_command, resolve
+    from sd_doctor.interpreters import split_path
+    from sd_doctor.launch_settings import venv_path
+
+    if not ctx.options.no_venv:
+        venv = venv_path(ctx.webui_dir, ctx.launch)
+        if venv:
+            candidate = os.path.join(venv, "Scripts", "python.exe") if ctx.platform == "windows" else \
+                os.path.join(venv, "bin", "python")
+            if os.path.isfile(candidate):
+                return candidate
+    entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
+    command, _ = configured_command(ctx)
+    if command is None:
+        command = "python3.10" if resolve("python3.10", entries, ctx.host) else "python3"
+    return resolve(command, entries, ctx.host)
+
+
+def _python_env(ctx):
+    env = dict(ctx.launch["variables"])
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PIP_NO_INPUT"] = "1"
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+def _pip_proxies(ctx, python, deadline):
+    """([(key, value)], how): pip's own answer when it comes in time, else pip's files read directly."""
+    from sd_doctor import proxies
+    from sd_doctor.procs import run_bounded
+
+    if python:
+        result = run_bounded([python, "-m", "pip", "config", "list"], max(0.1, deadline - time.monotonic()),
+                             env=_python_env(ctx))
+        if result.ok:
+            return proxies.parse_pip_config_list(result.stdout), "pip config list"
+    site = None
+    if python:
+        folder = os.path.dirname(os.path.dirname(python))
+        if os.path.isfile(os.path.join(folder, "pyvenv.cfg")):
+            site = folder
+    files = proxies.pip_config_files(ctx.platform, ctx.launch["variables"], site)
+    return proxies.read_pip_config_files(files, ctx.launch["variables"]), "files"
+
+
+def _has_pysocks(ctx, python, deadline):
+    from sd_doctor.procs import run_bounded
+
+    if not python:
+        return None
+    result = run_bounded([python, "-c", "import socks"], max(0.1, deadline - time.monotonic()), env=_python_env(ctx))
+    if result.timed_out or result.error:
+        return None
+    return result.returncode == 0
+
+
+def _git_proxies(ctx, deadline):
+    from sd_doctor import gitprobe, proxies
+    from sd_doctor.procs import run_bounded
+
+    git = gitprobe.find_git(ctx, deadline)
+    if not git.get("path") or git.get("error"):
+        return []
+    env = gitprobe.git_env(ctx)
+    cwd = ctx.webui_dir if os.path.isdir(ctx.webui_dir) else None
+    pattern = r"^https?\..*proxy$"
+    for extra in (["--show-scope"], []):
+        result = run_bounded([git["path"], "config"] + extra + ["--get-regexp", pattern],
+                             max(0.1, deadline - time.monotonic()), env=env, cwd=cwd)
+        if result.returncode == 1 and not result.stderr.strip():
+            return []  # nothing configured
+        if result.ok:
+            return proxies.parse_git_proxy_config(result.stdout)
+        if result.timed_out or result.error:
+            return []
+    return []
 
 
 def probe(ctx):
-    return {}
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sd_doctor import gitprobe, proxies
+
+    start = time.monotonic()
+    deadline = start + budget(ctx.timeout)
+    windows = ctx.platform == "windows"
+    launch = ctx.launch
+    variables, sources = launch["variables"], launch["source"]
+    facts = {"platform": ctx.platform, "offline": bool(ctx.offline), "timeout": ctx.timeout, "entries": [],
+             "reach": {}, "registry": None, "registry_active": False, "pysocks": None, "python": None,
+             "pip_source": None, "no_proxy": None, "python_proxies": [], "targets": []}
+    python = webui_python(ctx)
+    facts["python"] = python
+    # pip may take seconds to start on a slow machine: it gets most of the time, the probes of its proxies the rest.
+    local_end = start + max(0.2, 0.6 * budget(ctx.timeout))
+    pool = ThreadPoolExecutor(max_workers=12)
+    try:
+        pip_future = pool.submit(_pip_proxies, ctx, python, local_end)
+        socks_future = pool.submit(_has_pysocks, ctx, python, local_end)
+        git_future = pool.submit(_git_proxies, ctx, local_end)
+        targets_future = pool.submit(gitprobe.remote_targets, ctx)
+
+        entries = []  # (facts entry, real URL)
+        env_names = proxies.env_proxy_names(variables)
+        for name in env_names:
+            if name.lower() in proxies.PROXY_VARS:
+                entries.append(({"origin": "env", "name": name, "where": sources.get(name, "environment")},
+                                variables[name]))
+        facts["python_proxies"] = [n for n in env_names if n.lower() in proxies.PROXY_VARS]
+        no_name, no_value = proxies.python_no_proxy(variables, windows)
+        if no_name:
+            facts["no_proxy"] = {"name": no_name, "value": no_value, "where": sources.get(no_name, "environment")}
+        registry = None
+        try:
+            registry = ctx.host.registry_proxy()
+        except Exception as exc:  # an unreadable registry is not a reason to drop the other sources
+            facts["registry_error"] = "%s: %s" % (exc.__class__.__name__, exc)
+        if registry:
+            shown = dict(registry)
+            if shown.get("ProxyServer"):
+                shown["ProxyServer"] = ";".join(proxies.redact_url(p) if "=" not in p else
+                                                p.split("=", 1)[0] + "=" + proxies.redact_url(p.split("=", 1)[1])
+                                                for p in str(shown["ProxyServer"]).split(";"))
+            facts["registry"] = shown
+            derived = proxies.registry_proxies(registry)
+            # Python reads the registry only when no *_proxy variable at all is set (no_proxy included).
+            facts["registry_active"] = bool(derived) and not any(
+                v for k, v in variables.items() if k.lower().endswith("_proxy"))
+            for protocol, url in derived:
+                entries.append(({"origin": "registry", "name": "ProxyServer", "where": protocol,
+                                 "active": facts["registry_active"]}, url))
+
+        try:
+            all_targets = targets_future.result(timeout=max(0.0, local_end - time.monotonic()))
+        except Exception:
+            all_targets = []
+        targets = [t for t in all_targets if not proxies.bypassed(t[0], no_value or "")]
+        if not all_targets:
+            targets = [DEFAULT_TARGET]
+        reach_ids = {}
+        reach_futures = []
+
+        def add(batch):
+            """Parse entries and start probing each distinct proxy at once (the probes run while pip starts)."""
+            for entry, url in batch:
+                default_scheme = "http" if entry["origin"] in ("git", "registry") else None
+                entry["parsed"] = proxies.parse_proxy(url, default_scheme=default_scheme)
+                if entry["origin"] == "git" and entry["name"].lower() == "https.proxy":
+                    entry["ignored"] = True  # git has no https.proxy setting; guides that set it change nothing
+                facts["entries"].append(entry)
+                if entry.get("ignored") or entry["parsed"]["problem"] in ("bad-host", "bad-port"):
+                    continue
+                if entry["origin"] == "registry" and not entry.get("active"):
+                    continue
+                if (entry["parsed"]["scheme"] or "http") not in proxies.CURL_SCHEMES + ("socks",):
+                    continue
+                if url not in reach_ids:
+                    reach_ids[url] = "p%d" % len(reach_ids)
+                    if not ctx.offline:
+                        reach_futures.append((reach_ids[url],
+                                              pool.submit(proxies.probe_proxy, url, targets, deadline)))
+                entry["reach_id"] = reach_ids[url]
+
+        add(entries)
+        git_entries = _safe_result(git_future, local_end, [])
+        add([({"origin": "git", "name": key, "where": scope or "git"}, value) for scope, key, value in git_entries])
+        pip_entries, facts["pip_source"] = _safe_result(pip_future, local_end, ([], "timed out"))
+        add([({"origin": "pip", "name": key, "where": "pip"}, value) for key, value in pip_entries])
+        facts["pysocks"] = _safe_result(socks_future, local_end, None)
+        if reach_futures:
+            facts["targets"] = [proxies.host_port_text(h, p) for h, p in targets]
+        for rid, future in reach_futures:
+            facts["reach"][rid] = _safe_result(future, deadline,
+                                               {"tcp": "timeout", "detail": "no answer within the time limit"})
+    finally:
+        pool.shutdown(wait=False)
+    return facts
+
+
+def _safe_result(future, deadline, default):
+    try:
+        return future.result(timeout=max(0.0, deadline + 0.3 - time.monotonic()))
+    except Exception:
+        return default
+
+
+# -- judging -----------------------------------------------------------------------------------------------------
+
+def _label(entry):
+    origin = entry["origin"]
+    if origin == "env":
+        return T("{n} (from {w})", "{n}（来自 {w}）", n=entry["name"], w=entry["where"])
+    if origin == "pip":
+        return T("pip's {n}", "pip 的 {n}", n=entry["name"])
+    if origin == "git":
+        return T("git's {n} ({w})", "git 的 {n}（{w}）", n=entry["name"], w=entry["where"])
+    return T("the Windows proxy setting ({w})", "Windows 代理设置（{w}）", w=entry["where"])
+
+
+REGISTRY_PATH = T("Windows Settings > Network & Internet > Proxy (or Control Panel > Internet Options > Connections > "
+                  "LAN settings)",
+                  "Windows 设置 > 网络和 Internet > 代理（或 控制面板 > Internet 选项 > 连接 > 局域网设置）")
+
+
+def _remove_advice(entry, platform):
+    origin, name, where = entry["origin"], entry["name"], entry["where"]
+    if origin == "env":
+        if where in ("webui-user.bat", "webui.settings.bat", "webui-user.sh"):
+            return T("Remove the line that sets {n} from {f}.", "从 {f} 中删除设置 {n} 的那一行。", n=name, f=where)
+        if platform == "windows":
+            return T("Remove it in this cmd window: set {n}=\n(PowerShell: Remove-Item Env:{n}; if it is set in System "
+                     "Properties > Environment Variables, delete it there too.)",
+                     "在当前 cmd 窗口中删除：set {n}=\n（PowerShell：Remove-Item Env:{n}；如果它设置在 系统属性 > 环境变量 中，"
+                     "也要在那里删除。）", n=name)
+        return T("Remove it in this shell: unset {n}\n(and from your shell profile, e.g. ~/.bashrc, if it is set there)",
+                 "在当前 shell 中删除：unset {n}\n（如果在 ~/.bashrc 等配置文件中设置过，也要删除）", n=name)
+    if origin == "pip":
+        if name.startswith(":env:"):
+            return T("Remove the PIP_PROXY variable ({c}).", "删除 PIP_PROXY 变量（{c}）。",
+                     c="set PIP_PROXY=" if platform == "windows" else "unset PIP_PROXY")
+        return T("Remove it: python -m pip config unset {n}\n(run it with the web UI's Python)",
+                 "删除它：python -m pip config unset {n}\n（用 web UI 所用的 Python 运行）", n=name)
+    if origin == "git":
+        scope = where if where in ("global", "system", "local", "worktree") else "global"
+        return T("Remove it: git config --{s} --unset {n}", "删除它：git config --{s} --unset {n}", s=scope, n=name)
+    return T("{p}: fix the proxy address or turn the proxy off.", "{p}：修正代理地址或关闭代理。", p=REGISTRY_PATH)
+
+
+def _fix_advice(entry, platform, fixed):
+    origin, name, where = entry["origin"], entry["name"], entry["where"]
+    if origin == "pip":
+        return T("Write it with a scheme: python -m pip config set {n} {u}", "加上协议头：python -m pip config set {n} {u}",
+                 n=name, u=fixed)
+    if platform == "windows":
+        return T("Write it with a scheme: set {n}={u}", "加上协议头：set {n}={u}", n=name, u=fixed)
+    return T("Write it with a scheme: export {n}={u}", "加上协议头：export {n}={u}", n=name, u=fixed)
+
+
+def _reach_problem(reach, timeout):
+    """(T message for a proxy that does not work, or None)."""
+    if not reach:
+        return None
+    tcp = reach.get("tcp")
+    if tcp in ("refused", "timeout", "dns", "error"):
+        why = {"refused": T("connection refused", "连接被拒绝"),
+               "timeout": T("no answer within {s} s", "{s} 秒内无应答", s="%g" % timeout),
+               "dns": T("its host name does not resolve", "其主机名无法解析")}.get(tcp, T("connection failed", "连接失败"))
+        return T("cannot connect to the proxy: {w}{d} (pip and git report \"Cannot connect to proxy\" / "
+                 "\"Failed to establish a new connection\")",
+                 "无法连接到代理：{w}{d}（pip 和 git 会报 \"Cannot connect to proxy\" / "
+                 "\"Failed to establish a new connection\"）", w=why,
+                 d=(" (%s)" % reach["detail"]) if reach.get("detail") and tcp in ("dns", "error") else "")
+    for target in reach.get("targets") or []:
+        state = target.get("state")
+        if state == "ok":
+            continue
+        if state == "timeout":
+            return T("the proxy accepts connections but did not answer a request to reach {t} within {s} s",
+                     "代理接受连接，但在 {s} 秒内没有回应访问 {t} 的请求", t=target["target"], s="%g" % timeout)
+        if state == "closed":
+            return T("the proxy closed the connection when asked to reach {t} (\"Remote end closed connection without "
+                     "response\")", "请求访问 {t} 时代理关闭了连接（\"Remote end closed connection without response\"）",
+                     t=target["target"])
+        if state == "auth":
+            return T("the proxy asks for credentials to reach {t} ({l})", "代理要求身份验证才能访问 {t}（{l}）",
+                     t=target["target"], l=target.get("line") or "407")
+        return T("the proxy cannot reach {t}: {l}", "代理无法访问 {t}：{l}", t=target["target"],
+                 l=target.get("line") or target.get("detail") or state)
+    return None
 
 
 def judge(facts):
+    from sd_doctor import proxies
+
     f = Finding(ID, TITLE)
-    f.skip(T("Not implemented yet.", "尚未实现。"))
+    platform = facts["platform"]
+    timeout = facts.get("timeout", 5)
+    entries = facts.get("entries") or []
+    reach = facts.get("reach") or {}
+    if not entries:
+        f.ok(T("No proxy is configured (environment, pip, git{r}).", "未配置代理（环境变量、pip、git{r}）。",
+               r=T(", Windows settings", "、Windows 设置") if platform == "windows" else ""))
+        return f
+    for entry in entries:
+        parsed = entry.get("parsed") or {}
+        label = _label(entry)
+        value = parsed.get("value")
+        scheme = parsed.get("scheme")
+        if entry.get("ignored"):
+            f.ok(T("{l} = {v} is ignored: git reads only http.proxy (for every URL).",
+                   "{l} = {v} 不会生效：git 只读取 http.proxy（对所有地址都适用）。", l=label, v=value))
+            continue
+        if entry["origin"] == "registry" and not entry.get("active"):
+            f.ok(T("{l} = {v} is not used by Python, because *_proxy environment variables are set.",
+                   "{l} = {v} 不会被 Python 使用，因为已设置 *_proxy 环境变量。", l=label, v=value))
+            continue
+        problem = parsed.get("problem")
+        if problem == "no-scheme" and entry["origin"] in ("env", "pip"):
+            fixed = parsed.get("fixed")
+            f.error(T("{l} = {v}: \"Proxy URL had no scheme, should start with http:// or https://\" (#1091).",
+                      "{l} = {v}：\"Proxy URL had no scheme, should start with http:// or https://\"（#1091）。",
+                      l=label, v=value),
+                    *([_fix_advice(entry, platform, fixed)] if fixed else [_remove_advice(entry, platform)]))
+            continue
+        if problem in ("bad-host", "bad-port"):
+            f.error(T("{l} = {v}: the proxy's host or port cannot be read.", "{l} = {v}：无法识别代理的主机或端口。",
+                      l=label, v=value), _remove_advice(entry, platform))
+            continue
+        accepted = proxies.CURL_SCHEMES if entry["origin"] == "git" else proxies.SUPPORTED_SCHEMES
+        if scheme and scheme not in accepted:
+            if scheme.startswith("socks"):
+                f.error(T("{l} = {v}: the {s}:// scheme is not supported (httpx rejects it, #16474); use socks5:// "
+                          "or an http:// proxy.",
+                          "{l} = {v}：不支持 {s}:// 协议（httpx 会拒绝，#16474）；请改用 socks5:// 或 http:// 代理。",
+                          l=label, v=value, s=scheme), _remove_advice(entry, platform))
+            else:
+                f.error(T("{l} = {v}: the {s}:// scheme is not a proxy scheme; use http://.",
+                          "{l} = {v}：{s}:// 不是代理协议；请使用 http://。", l=label, v=value, s=scheme),
+                        _remove_advice(entry, platform))
+            continue
+        if scheme in proxies.SOCKS_SCHEMES and entry["origin"] != "git" and facts.get("pysocks") is False:
+            f.warn(T("{l} = {v} is a SOCKS proxy, but the web UI's Python lacks PySocks: \"Missing dependencies for "
+                     "SOCKS support\".",
+                     "{l} = {v} 是 SOCKS 代理，但 web UI 的 Python 没有安装 PySocks：会报 \"Missing dependencies for "
+                     "SOCKS support\"。", l=label, v=value),
+                   T("Install it into the web UI's Python: {p} -m pip install PySocks, or use an http:// proxy.",
+                     "为 web UI 的 Python 安装它：{p} -m pip install PySocks，或改用 http:// 代理。",
+                     p=facts.get("python") or "python"))
+        rid = entry.get("reach_id")
+        if facts.get("offline") or rid is None:
+            f.ok(T("{l} = {v} (not contacted{o}).", "{l} = {v}（未连接测试{o}）。", l=label, v=value,
+                   o=" (--offline)" if facts.get("offline") else ""))
+            continue
+        why = _reach_problem(reach.get(rid), timeout)
+        if why is None:
+            tested = [t["target"] for t in (reach.get(rid) or {}).get("targets") or [] if t.get("state") == "ok"]
+            f.ok(T("{l} = {v} works{t}.", "{l} = {v} 可用{t}。", l=label, v=value,
+                   t=T(" (reached {x} through it)", "（已通过它访问 {x}）", x=", ".join(tested)) if tested else ""))
+            continue
+        f.error(T("{l} = {v}: {w}.", "{l} = {v}：{w}。", l=label, v=value, w=why),
+                T("Start the proxy program, fix its address, or remove the setting.", "请启动代理程序、修正其地址，或删除该设置。"),
+                _remove_advice(entry, platform))
+
+    _judge_no_proxy(f, facts)
     return f
+
+
+def _judge_no_proxy(f, facts):
+    from sd_doctor import proxies
+
+    platform = facts["platform"]
+    active = [e for e in facts.get("entries") or [] if (e["origin"] == "env" and e["name"] in facts.get(
+        "python_proxies", [])) or (e["origin"] == "registry" and e.get("active"))]
+    if not active:
+        return
+    current = facts.get("no_proxy") or {}
+    value = current.get("value") or ""
+    present = [p.strip().strip("[]").lower() for p in value.replace(" ", ",").split(",") if p.strip()]
+    if "*" in present:
+        return
+    missing = [n for n in proxies.LOCAL_NAMES if n not in present]
+    if not missing:
+        return
+    new_value = ",".join([p.strip() for p in value.split(",") if p.strip()] + missing)
+    f.warn(T("A proxy is active but NO_PROXY does not list {m}: gradio's own check of the local server goes through "
+             "the proxy and fails with \"When localhost is not accessible, a shareable link must be created\" (#9089).",
+             "已启用代理，但 NO_PROXY 中没有 {m}：gradio 检查本地服务器时会经过代理而失败，报 \"When localhost is not "
+             "accessible, a shareable link must be created\"（#9089）。", m=", ".join(missing)),
+           T("Set {l}", "设置 {l}", l=("set NO_PROXY=%s (in webui-user.bat)" % new_value) if platform == "windows"
+             else ("export NO_PROXY=%s (in webui-user.sh)" % new_value)))
+    f.proposals["NO_PROXY"] = new_value
+    registry_only = all(e["origin"] == "registry" for e in active)
+    if registry_only:
+        # Once any *_proxy variable is set, Python stops reading the registry: keep the registry proxy as variables.
+        by_protocol = dict((e["where"], e) for e in active)
+        for protocol, var in (("http", "HTTP_PROXY"), ("https", "HTTPS_PROXY")):
+            e = by_protocol.get(protocol)
+            if e and not (e.get("parsed") or {}).get("credentials"):
+                f.proposals[var] = _registry_url(e)
+        f.advise(T("Setting NO_PROXY makes Python ignore the Windows proxy setting; also set HTTP_PROXY and HTTPS_PROXY "
+                   "to that proxy so downloads keep using it.",
+                   "设置 NO_PROXY 后 Python 将不再读取 Windows 代理设置；请同时把 HTTP_PROXY 和 HTTPS_PROXY 设为该代理，"
+                   "以便下载仍然经过它。"))
+
+
+def _registry_url(entry):
+    parsed = entry.get("parsed") or {}
+    scheme = parsed.get("scheme") or "http"
+    from sd_doctor.proxies import host_port_text
+
+    return "%s://%s" % (scheme, host_port_text(parsed.get("host"), parsed.get("port")))

@@ -32,7 +32,8 @@ def resolve(command, path_entries, host):
 
 
 def probe(ctx):
-    from sd_doctor.interpreters import classify, find_alternatives, interrogate, is_good_for_webui, split_path
+    from sd_doctor.interpreters import classify, find_alternatives, interrogate, is_good_for_webui, local_bound, \
+        split_path
     from sd_doctor.launch_settings import venv_path
 
     entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
@@ -42,10 +43,11 @@ def probe(ctx):
     resolved = resolve(command, entries, ctx.host)
     facts = {"platform": ctx.platform, "command": command, "source": source, "resolved": resolved,
              "kind": classify(resolved), "info": None, "alternatives": []}
+    bound = local_bound(ctx.timeout)
     if resolved:
-        facts["info"] = interrogate([resolved], ctx.timeout)
-    if not (facts["info"] and is_good_for_webui(facts["info"]) and facts["info"].get("version") == "3.10.6"):
-        facts["alternatives"] = find_alternatives(ctx.host, entries, ctx.timeout, exclude=[resolved])
+        facts["info"] = interrogate([resolved], bound)
+    if not (facts["info"] and is_good_for_webui(facts["info"])):
+        facts["alternatives"] = find_alternatives(ctx.host, entries, bound, exclude=[resolved])
     venv = venv_path(ctx.webui_dir, ctx.launch)
     facts["venv"] = venv if venv and os.path.isdir(venv) else None
     return facts

@@ -22,7 +22,7 @@ def read_pyvenv_cfg(path):
 
 
 def probe(ctx):
-    from sd_doctor.interpreters import interrogate
+    from sd_doctor.interpreters import interrogate, local_bound
     from sd_doctor.launch_settings import venv_path
 
     launch = ctx.launch
@@ -44,7 +44,7 @@ def probe(ctx):
         python = os.path.join(folder, "bin", "python")
     facts["python"] = python
     facts["python_exists"] = os.path.exists(python)
-    facts["python_info"] = interrogate([python], ctx.timeout) if facts["python_exists"] else None
+    facts["python_info"] = interrogate([python], local_bound(ctx.timeout)) if facts["python_exists"] else None
     return facts
 
 

@@ -7,13 +7,13 @@ import sys
 from sd_doctor.platforms.base import Host
 
 
-def _reg_value(root_name, key, value):
-    """One registry value, or None."""
+def _reg_value(root_name, key, value, view=0):
+    """One registry value, or None. ``view``: winreg.KEY_WOW64_64KEY / KEY_WOW64_32KEY, or 0 for the default."""
     import winreg
 
     root = getattr(winreg, root_name)
     try:
-        with winreg.OpenKey(root, key) as handle:
+        with winreg.OpenKey(root, key, 0, winreg.KEY_READ | view) as handle:
             return winreg.QueryValueEx(handle, value)[0]
     except OSError:
         return None
@@ -37,6 +37,30 @@ def _reg_subkeys(root_name, key, view=0):
         return []
 
 
+def _rtl_get_version():
+    """(major, minor, build) from ntdll's RtlGetVersion, or None."""
+    try:
+        import ctypes
+
+        class OSVERSIONINFOEXW(ctypes.Structure):
+            _fields_ = [("dwOSVersionInfoSize", ctypes.c_ulong), ("dwMajorVersion", ctypes.c_ulong),
+                        ("dwMinorVersion", ctypes.c_ulong), ("dwBuildNumber", ctypes.c_ulong),
+                        ("dwPlatformId", ctypes.c_ulong), ("szCSDVersion", ctypes.c_wchar * 128),
+                        ("wServicePackMajor", ctypes.c_ushort), ("wServicePackMinor", ctypes.c_ushort),
+                        ("wSuiteMask", ctypes.c_ushort), ("wProductType", ctypes.c_ubyte),
+                        ("wReserved", ctypes.c_ubyte)]
+
+        info = OSVERSIONINFOEXW()
+        info.dwOSVersionInfoSize = ctypes.sizeof(info)
+        if ctypes.WinDLL("ntdll").RtlGetVersion(ctypes.byref(info)) != 0:
+            return None
+        if not info.dwMajorVersion:
+            return None
+        return int(info.dwMajorVersion), int(info.dwMinorVersion), int(info.dwBuildNumber)
+    except Exception:
+        return None
+
+
 class WindowsHost(Host):
     name = "windows"
 
@@ -54,13 +78,27 @@ class WindowsHost(Host):
 
     def os_version(self):
         facts = super(WindowsHost, self).os_version()
-        # sys.getwindowsversion() is what the C runtime (and Python's own DLL loading) sees; platform.win32_ver() may
-        # report a newer version through the registry. The former decides whether Python 3.9+ runs.
-        try:
-            v = sys.getwindowsversion()
-            facts["major"], facts["minor"], facts["build"] = v.major, v.minor, v.build
-        except Exception:
-            pass
+        # Which source tells the version the system really runs:
+        # - ntdll's RtlGetVersion: the kernel's answer, not adjusted to the calling program's manifest. Under Wine it
+        #   is the version the prefix is set to (winecfg), like the registry's CurrentVersion.
+        # - sys.getwindowsversion() calls GetVersionEx, which reports 6.2 (Windows 8) to a program whose manifest
+        #   does not declare Windows 10 (python.exe's does; a host that embeds Python may not). Fallback only.
+        # - platform.win32_ver()/version()/release() read the file version of kernel32.dll: Wine ships one fixed
+        #   version (10.0.18362) whatever Windows the prefix is set to, so on Wine they say 10 for a Windows 7
+        #   prefix. Kept as a fact ("file_version"), never judged.
+        facts["file_version"] = facts.get("version")
+        v = _rtl_get_version()
+        if v is None:
+            try:
+                w = sys.getwindowsversion()
+                v = (w.major, w.minor, w.build)
+            except Exception:
+                v = None
+        if v is not None:
+            facts["major"], facts["minor"], facts["build"] = v
+            facts["version"] = "%d.%d.%d" % v
+            facts["release"] = ("11" if v[0] == 10 and v[2] >= 22000 else str(v[0])) if v[0] >= 10 else {
+                (6, 1): "7", (6, 2): "8", (6, 3): "8.1"}.get((v[0], v[1]), "%d.%d" % (v[0], v[1]))
         facts["product_name"] = _reg_value("HKEY_LOCAL_MACHINE",
                                            r"SOFTWARE\Microsoft\Windows NT\CurrentVersion", "ProductName")
         return facts
@@ -117,9 +155,12 @@ class WindowsHost(Host):
         for root in ("HKEY_CURRENT_USER", "HKEY_LOCAL_MACHINE"):
             for view in (winreg.KEY_WOW64_64KEY, winreg.KEY_WOW64_32KEY):
                 for tag in _reg_subkeys(root, r"SOFTWARE\Python\PythonCore", view):
-                    exe = _reg_value(root, r"SOFTWARE\Python\PythonCore\%s\InstallPath" % tag, "ExecutablePath")
+                    # Read the values in the same registry view the tag was listed in: a 32-bit Python's key in
+                    # HKLM lives in the 32-bit view (WOW6432Node) only.
+                    exe = _reg_value(root, r"SOFTWARE\Python\PythonCore\%s\InstallPath" % tag, "ExecutablePath",
+                                     view)
                     if not exe:
-                        folder = _reg_value(root, r"SOFTWARE\Python\PythonCore\%s\InstallPath" % tag, "")
+                        folder = _reg_value(root, r"SOFTWARE\Python\PythonCore\%s\InstallPath" % tag, "", view)
                         exe = os.path.join(folder, "python.exe") if folder else None
                     if exe and exe not in found:
                         found.append(exe)

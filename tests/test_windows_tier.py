@@ -1,0 +1,360 @@
+"""The Windows tier: sd-doctor runs as a real Windows program (the official Windows CPython 3.10) under Wine.
+
+Nothing here hands the checks recorded facts: the doctor reads Wine's registry, drives, code pages and PATH itself,
+and Wine's ``cmd`` runs the settings file the doctor wrote. The bed (embeddable CPython + win_amd64 wheels) is built
+once and cached (tests/wine/bed.py); one Wine prefix serves the whole session. Web UI folders live on the prefix's
+C: drive.
+
+Scenarios that depend on checks other issues build are skipped with the issue named while that check is a stub:
+issue 3 (proxy, git, port checks), issue 4 (gpu check), issue 5 (the settings writer and --fix).
+"""
+
+import json
+import os
+import re
+import shlex
+import socket
+import subprocess
+
+import pytest
+
+from conftest import ROOT, make_webui
+
+from wine import bed as winebed
+
+if winebed.wine_command() is None:
+    pytest.skip("Wine is not installed: the Windows tier did not run", allow_module_level=True)
+
+
+# -- which parts are still stubs (other issues) -------------------------------------------------------------------
+def _read(rel):
+    with open(os.path.join(ROOT, rel), encoding="utf-8") as fh:
+        return fh.read()
+
+
+def _check_is_stub(check_id):
+    return "Not implemented yet" in _read(os.path.join("sd_doctor", "checks", check_id + ".py"))
+
+
+def _writer_is_placeholder():
+    return "Placeholder until the writer is built" in _read(os.path.join("sd_doctor", "writer.py"))
+
+
+needs_proxy_check = pytest.mark.skipif(_check_is_stub("proxy"), reason="needs issue 3: the proxy check is a stub")
+needs_git_check = pytest.mark.skipif(_check_is_stub("git"), reason="needs issue 3: the git check is a stub")
+needs_port_check = pytest.mark.skipif(_check_is_stub("port"), reason="needs issue 3: the port check is a stub")
+needs_gpu_check = pytest.mark.skipif(_check_is_stub("gpu"), reason="needs issue 4: the gpu check is a stub")
+needs_writer = pytest.mark.skipif(_writer_is_placeholder(),
+                                  reason="needs issue 5: sd_doctor/writer.py is still the placeholder (no --fix)")
+
+TIMEOUT = "15"  # --timeout: Windows processes start slower under Wine, and two cores are shared
+CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "port", "gpu"]
+
+# A stand-in for webui.bat v1.7+: the same settings call and defaults, then it does what the real one does first
+# with PYTHON (runs it unquoted) and reports what the web UI's Python would see: its executable and environment.
+STUB_WEBUI_BAT = (
+    "@echo off\r\n"
+    "if exist webui.settings.bat (\r\n"
+    "    call webui.settings.bat\r\n"
+    ")\r\n"
+    "if not defined PYTHON (set PYTHON=python)\r\n"
+    "if not defined VENV_DIR (set \"VENV_DIR=%~dp0%venv\")\r\n"
+    "%PYTHON% -c \"import json, os, sys; print('SD-DOCTOR-ENV ' + json.dumps({'exe': sys.executable, "
+    "'cwd': os.getcwd(), 'env': dict(os.environ)}))\"\r\n"
+    "if errorlevel 1 echo Couldn't launch python\r\n"
+)
+
+
+# -- fixtures ----------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def wine_bed():
+    try:
+        folder, _seconds = winebed.build_bed()
+    except (winebed.BedError, subprocess.TimeoutExpired, OSError) as exc:
+        message = "could not build the Windows bed (embeddable CPython and wheels, fetched with pip): %s" % exc
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def prefix(wine_bed, tmp_path_factory):
+    p = winebed.Prefix(str(tmp_path_factory.mktemp("wine")), wine_bed)
+    try:
+        p.create()
+        p.set_windows_version("win10")
+        yield p
+    finally:
+        p.destroy()
+
+
+def doctor_json(prefix, webui_win, *args, **kw):
+    """Run ``python.exe -m sd_doctor WEBUI --json --verbose ARGS`` under Wine: (result, document, {id: check})."""
+    result = prefix.doctor([webui_win, "--json", "--verbose", "--timeout", TIMEOUT] + list(args), **kw)
+    assert "Traceback" not in result.stderr + result.stdout, result
+    assert result.returncode in (0, 1), result
+    doc = json.loads(result.stdout)
+    assert doc["platform"] == "windows", doc
+    checks = dict((c["id"], c) for c in doc["checks"])
+    assert sorted(checks) == sorted(CHECK_IDS), result
+    return result, doc, checks
+
+
+def text_of(check):
+    return check["detail"] + "\n" + "\n".join(check["advice"])
+
+
+def no_probe_failed(checks):
+    """Every check ran to a judgement: none became the runner's 'The probe failed: <exception>' skip."""
+    failed = dict((i, c["detail"]) for i, c in checks.items() if "probe failed" in c["detail"].lower())
+    assert not failed, failed
+
+
+def webui_env(prefix, cmd_result):
+    """The JSON line the stub webui.bat's Python printed."""
+    for line in cmd_result.stdout.splitlines():
+        if line.startswith("SD-DOCTOR-ENV "):
+            return json.loads(line[len("SD-DOCTOR-ENV "):])
+    raise AssertionError("the stub webui.bat printed no environment: %r" % cmd_result)
+
+
+def env_get(env, name):
+    """Windows environment names are case-insensitive."""
+    for key, value in env.items():
+        if key.upper() == name.upper():
+            return value
+    return None
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def registered_python(prefix):
+    """Windows CPython 3.10 where the python.org installer puts it for one user, registered in HKCU, not on PATH."""
+    return prefix.install_python("C:\\users\\%s\\AppData\\Local\\Programs\\Python\\Python310" % prefix.user)
+
+
+# -- scenario: no Python on PATH, one installed and registered -------------------------------------------------------
+@pytest.fixture(scope="module")
+def python_webui(prefix, registered_python):
+    return make_webui(prefix.unix(r"C:\sd\webui-python"), files={"webui.bat": STUB_WEBUI_BAT})
+
+
+def test_python_missing_from_path_and_the_registered_one_is_proposed(prefix, registered_python, python_webui):
+    result, doc, checks = doctor_json(prefix, prefix.win(python_webui), "--offline")
+    path_facts = checks["path"]["facts"]
+    # The precondition, read by the doctor itself: Wine's PATH holds no python.
+    assert path_facts["pythons"] == [], path_facts
+    assert any(e.lower() == r"c:\windows\system32" for e in path_facts["entries"]), path_facts
+    assert checks["path"]["status"] == "error"
+    assert "No Python on PATH" in checks["path"]["detail"]
+
+    python = checks["python"]
+    assert python["status"] == "error", python
+    assert "python was not found" in python["detail"] and "9009" in python["detail"], python
+    advice = "\n".join(python["advice"])
+    assert "set PYTHON=" + registered_python in advice, advice
+    # The proposal came from the PythonCore key and the interpreter was really run to vouch for it.
+    best = python["facts"]["alternatives"][0]
+    assert best["path"].lower() == registered_python.lower(), best
+    assert best["version"].startswith("3.10.") and best["bits"] == 64, best
+    assert best["executable"].lower() == registered_python.lower(), best
+
+
+@needs_writer
+def test_fix_writes_webui_user_bat_and_cmd_delivers_the_variables(prefix, registered_python, python_webui):
+    result, doc, checks = doctor_json(prefix, prefix.win(python_webui), "--offline", "--fix")
+    settings = doc.get("settings")
+    assert settings, result
+    assert settings["applied"] is True, settings
+    written = os.path.join(python_webui, "webui-user.bat")
+    assert os.path.isfile(written), settings
+    variables = settings["variables"]
+    assert variables["PYTHON"].strip('"').lower() == registered_python.lower(), variables
+
+    # Wine's cmd runs the file the user double-clicks; it calls the stub webui.bat, whose Python reports back.
+    run = prefix.cmd("webui-user.bat", cwd=python_webui)
+    assert "Couldn't launch python" not in run.stdout, run
+    seen = webui_env(prefix, run)
+    assert seen["exe"].lower() == registered_python.lower(), seen["exe"]
+    for name, value in variables.items():
+        if value in (None, ""):
+            assert env_get(seen["env"], name) is None, (name, seen["env"])
+        elif name == "PYTHON":  # written with its own quotes when the path has spaces (webui.bat uses it unquoted)
+            assert env_get(seen["env"], name) in (value, '"%s"' % value.strip('"')), (name, seen["env"])
+        else:
+            assert env_get(seen["env"], name) == value, (name, seen["env"])
+    if "commandline_args" in settings:  # the web UI splits COMMANDLINE_ARGS with shlex (POSIX rules)
+        assert shlex.split(env_get(seen["env"], "COMMANDLINE_ARGS") or "") == settings["commandline_args"], seen
+
+    # The doctor now reads its own setting back: the launcher's Python is found, no longer an error.
+    result, doc, checks = doctor_json(prefix, prefix.win(python_webui), "--offline")
+    assert checks["python"]["status"] == "ok", checks["python"]
+    assert checks["python"]["facts"]["resolved"].lower() == registered_python.lower()
+    assert "No Python on PATH, but the settings name one" in checks["path"]["detail"], checks["path"]
+
+
+# -- scenario: a proxy only in the registry -----------------------------------------------------------------------
+INTERNET_SETTINGS = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings"
+
+
+@needs_proxy_check
+def test_proxy_set_only_in_the_registry_is_found(prefix):
+    webui = make_webui(prefix.unix(r"C:\sd\webui-proxy"))
+    port = free_port()  # nothing listens there: a dead proxy on loopback
+    server = "127.0.0.1:%d" % port
+    prefix.reg_add(INTERNET_SETTINGS, "ProxyEnable", "REG_DWORD", 1)
+    prefix.reg_add(INTERNET_SETTINGS, "ProxyServer", "REG_SZ", server)
+    try:
+        result, doc, checks = doctor_json(prefix, prefix.win(webui))
+    finally:
+        prefix.reg_add(INTERNET_SETTINGS, "ProxyEnable", "REG_DWORD", 0)
+        prefix.reg_delete(INTERNET_SETTINGS, "ProxyServer")
+    proxy = checks["proxy"]
+    assert proxy["status"] in ("warn", "error"), proxy
+    text = text_of(proxy)
+    assert server in text, proxy
+    assert "NO_PROXY" in text, proxy
+    # The same run without the registry entries: the proxy is gone from the report.
+    result, doc, checks = doctor_json(prefix, prefix.win(webui))
+    assert server not in text_of(checks["proxy"]), checks["proxy"]
+
+
+# -- scenario: Windows 7, then Windows 10 ---------------------------------------------------------------------------
+def test_windows_check_tells_windows_7_from_windows_10(prefix):
+    webui = make_webui(prefix.unix(r"C:\sd\webui-version"))
+    try:
+        prefix.set_windows_version("win7")
+        result, doc, checks = doctor_json(prefix, prefix.win(webui), "--offline")
+        win = checks["windows"]
+        assert win["status"] == "error", win
+        assert "older than Windows 10" in win["detail"] and "6.1" in win["detail"], win
+        assert "api-ms-win-core-path" in text_of(win)
+        facts = win["facts"]["os"]
+        assert (facts["major"], facts["minor"], facts["build"]) == (6, 1, 7601), facts
+        assert facts["release"] == "7" and "Windows 7" in (facts.get("product_name") or ""), facts
+    finally:
+        prefix.set_windows_version("win10")
+    result, doc, checks = doctor_json(prefix, prefix.win(webui), "--offline")
+    win = checks["windows"]
+    assert "older than Windows 10" not in win["detail"], win
+    assert re.search(r"Windows 10 \(build \d+\)", win["detail"]), win
+    facts = win["facts"]["os"]
+    assert facts["major"] == 10 and facts["release"] == "10", facts
+
+
+# -- scenario: no git, no NVML, psutil partly failing -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bare_run(prefix):
+    """One full run (network probes on, bounded) on a machine with no git, no NVIDIA library, and a psutil whose
+    swap and process queries fail under Wine; the web UI pins a port that a Linux process holds."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        webui = make_webui(prefix.unix(r"C:\sd\webui-bare"), files={
+            "webui-user.bat": "@echo off\r\nset PYTHON=\r\nset GIT=\r\nset VENV_DIR=\r\n"
+                              "set COMMANDLINE_ARGS=--port %d\r\ncall webui.bat\r\n" % port})
+        result, doc, checks = doctor_json(prefix, prefix.win(webui))
+    return {"result": result, "doc": doc, "checks": checks, "port": port}
+
+
+def test_every_check_reaches_a_judgement_under_wine(bare_run):
+    no_probe_failed(bare_run["checks"])
+    assert "Traceback" not in bare_run["result"].stderr
+
+
+def test_psutil_failures_do_not_hide_the_memory_facts(bare_run):
+    win = bare_run["checks"]["windows"]
+    memory = win["facts"]["memory"]
+    # psutil's swap query (PDH) fails under Wine; the RAM query works and the page file comes from the registry.
+    assert memory["ram_total"] and memory["ram_total"] > 0, memory
+    assert memory["swap_total"] is None, memory
+    assert "RAM" in win["detail"], win
+
+
+@needs_git_check
+def test_missing_git_is_reported(bare_run):
+    git = bare_run["checks"]["git"]
+    assert git["status"] in ("skip", "error", "warn"), git
+    assert "git" in text_of(git).lower(), git
+    path = bare_run["checks"]["path"]
+    assert path["facts"]["git"] is None, path["facts"]
+
+
+@needs_gpu_check
+def test_missing_nvml_is_reported(bare_run):
+    gpu = bare_run["checks"]["gpu"]
+    assert gpu["status"] != "ok" or "NVIDIA" not in gpu["detail"], gpu
+    assert re.search(r"NVML|NVIDIA|GPU", text_of(gpu)), gpu
+
+
+@needs_port_check
+def test_busy_pinned_port_is_reported_though_psutil_cannot_list_processes(bare_run):
+    port = bare_run["checks"]["port"]
+    assert port["status"] == "error", port
+    assert str(bare_run["port"]) in port["detail"], port
+
+
+# -- scenario: a path with a space, a path with Chinese characters ----------------------------------------------------
+def test_path_with_a_space_and_a_quoted_python_setting(prefix):
+    python = prefix.install_python(r"C:\Program Files\Python310", register=False)
+    webui = make_webui(prefix.unix(r"C:\sd\stable diffusion webui"), files={
+        "webui.bat": STUB_WEBUI_BAT,
+        # webui.bat uses PYTHON unquoted, so a path with spaces carries its own quotes (webui-facts.md §1).
+        "webui-user.bat": '@echo off\r\nset PYTHON="%s"\r\nset GIT=\r\nset VENV_DIR=\r\nset COMMANDLINE_ARGS=\r\n'
+                          'call webui.bat\r\n' % python})
+    result, doc, checks = doctor_json(prefix, prefix.win(webui), "--offline")
+    assert doc["webui_dir"] == r"C:\sd\stable diffusion webui", doc["webui_dir"]
+    install = checks["install-path"]
+    assert install["status"] == "error" and "contains a space" in install["detail"], install
+    python_check = checks["python"]
+    assert python_check["status"] == "ok", python_check
+    assert python_check["facts"]["resolved"].lower() == python.lower(), python_check["facts"]
+    assert python_check["facts"]["source"] == "webui-user.bat", python_check["facts"]
+    no_probe_failed(checks)
+    # What the doctor read is what cmd really does with that file.
+    seen = webui_env(prefix, prefix.cmd("webui-user.bat", cwd=webui))
+    assert seen["exe"].lower() == python.lower(), seen["exe"]
+    assert seen["cwd"].lower() == r"c:\sd\stable diffusion webui", seen["cwd"]
+
+
+CHINESE_DIR = u"C:\\AI\u7ed8\u753b\\stable-diffusion-webui"  # C:\AI绘画\stable-diffusion-webui
+
+
+@pytest.fixture(scope="module")
+def chinese_webui(prefix):
+    return make_webui(prefix.unix(CHINESE_DIR))
+
+
+def test_chinese_path_on_a_chinese_windows(prefix, chinese_webui):
+    """zh_CN: ANSI and OEM code pages are both 936; the report comes in Chinese on a GBK console, path intact."""
+    env, why = winebed.locale_environ("zh_CN.UTF-8")
+    if env is None:
+        pytest.skip("no Chinese Windows locale for Wine: " + why)
+    result = prefix.doctor([prefix.win(chinese_webui), "--offline", "--timeout", TIMEOUT], env=env, encoding="gbk")
+    assert "Traceback" not in result.stdout + result.stderr, result
+    assert result.returncode in (0, 1), result
+    out = result.stdout
+    assert CHINESE_DIR in out, out  # printed through the GBK console encoding without loss
+    assert u"安装路径" in out and u"汇总" in out, out  # the language came from the Windows UI language
+    line = [l for l in out.splitlines() if u"安装路径" in l][0]
+    assert u"非 ASCII" in line, line
+    assert line.startswith("!") and "cpython#101059" not in line, line  # 936/936: a warning, not the error
+    assert "probe failed" not in out.lower() and u"探测失败" not in out, out
+
+
+def test_chinese_path_on_a_western_windows(prefix, chinese_webui):
+    """en-US (Wine's default under C.UTF-8): ANSI 1252 and OEM 437 differ, so creating the venv in that folder
+    fails (cpython#101059): an error."""
+    result, doc, checks = doctor_json(prefix, prefix.win(chinese_webui), "--offline", encoding="cp1252")
+    install = checks["install-path"]
+    assert install["status"] == "error", install
+    assert "1252/437" in install["detail"] and "cpython#101059" in install["detail"], install
+    assert install["facts"]["code_pages"] == [1252, 437], install["facts"]
+    no_probe_failed(checks)
