@@ -86,7 +86,8 @@ def read(webui_dir, platform_name, environ, layout=None):
     """Effective launcher variables.
 
     Returns {'variables': {NAME: value}, 'source': {NAME: file name or 'environment' or 'default'},
-    'files': [names of settings files that exist], 'platform': ...}.
+    'files': [names of settings files that exist], 'unreadable': {file name: why}, 'platform': ...}.
+    A settings file that cannot be read (I/O error, permissions) is left out and named in 'unreadable'.
     """
     layout = layout or {}
     if platform_name == "windows":
@@ -95,29 +96,45 @@ def read(webui_dir, platform_name, environ, layout=None):
         variables = dict(environ)
     source = dict((k, "environment") for k in variables)
     files = []
+    unreadable = {}
+
+    def text_of(name):
+        try:
+            return read_text_lenient(os.path.join(webui_dir, name))
+        except OSError as exc:
+            unreadable[name] = "%s: %s" % (exc.__class__.__name__, exc.strerror or exc)
+            return ""
+
+    venv_skipped = False
     if platform_name == "windows":
-        names = ["webui-user.bat"]
-        if layout.get("calls_settings_bat", True):
-            names.append("webui.settings.bat")
-        for name in names:
-            path = os.path.join(webui_dir, name)
-            if os.path.isfile(path):
+        gen_2022 = layout.get("generation") == "2022"
+
+        def apply(name):
+            if os.path.isfile(os.path.join(webui_dir, name)):
                 files.append(name)
-                for key in parse_bat(read_text_lenient(path), webui_dir, variables):
+                for key in parse_bat(text_of(name), webui_dir, variables):
                     source[key] = name
-        for key, default in (("PYTHON", "python"), ("VENV_DIR", os.path.join(webui_dir, "venv"))):
-            if key not in variables:
-                variables[key] = default
-                source[key] = "default"
-        if layout.get("generation") == "2022":
-            # The 2022 webui.bat hard-codes these two, whatever the environment says.
+
+        apply("webui-user.bat")
+        if gen_2022:
+            # The 2022 webui.bat hard-codes these after webui-user.bat ran: VENV_DIR=venv, and COMMANDLINE_ARGS=%*
+            # (arguments given to webui-user.bat are not forwarded, so it ends up empty, i.e. deleted).
             variables["VENV_DIR"] = "venv"
             source["VENV_DIR"] = "webui.bat"
+            variables.pop("COMMANDLINE_ARGS", None)
+        if layout.get("calls_settings_bat", True):
+            apply("webui.settings.bat")
+        if gen_2022 and "VENV_DIR" not in variables:
+            venv_skipped = True  # in that generation an empty VENV_DIR skipped the venv
+        for key, default in (("PYTHON", "python"), ("VENV_DIR", os.path.join(webui_dir, "venv"))):
+            if key not in variables and not (key == "VENV_DIR" and venv_skipped):
+                variables[key] = default
+                source[key] = "default"
     else:
         path = os.path.join(webui_dir, SH_FILE)
         if os.path.isfile(path):
             files.append(SH_FILE)
-            for key in parse_sh(read_text_lenient(path), variables):
+            for key in parse_sh(text_of(SH_FILE), variables):
                 source[key] = SH_FILE
         if "venv_dir" not in variables:
             variables["venv_dir"] = "venv"
@@ -125,7 +142,8 @@ def read(webui_dir, platform_name, environ, layout=None):
     for key in list(source):
         if key not in variables:
             del source[key]
-    return {"variables": variables, "source": source, "files": files, "platform": platform_name}
+    return {"variables": variables, "source": source, "files": files, "unreadable": unreadable,
+            "platform": platform_name, "venv_skipped": venv_skipped}
 
 
 def commandline_args(launch):
@@ -152,7 +170,7 @@ def venv_path(webui_dir, launch):
     v = launch["variables"]
     if launch["platform"] == "windows":
         value = v.get("VENV_DIR", "")
-        if value == "-" or v.get("SKIP_VENV") == "1":
+        if value == "-" or v.get("SKIP_VENV") == "1" or launch.get("venv_skipped"):
             return None
     else:
         value = v.get("venv_dir", "venv")

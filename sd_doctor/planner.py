@@ -270,7 +270,6 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
         families = ["sd1"]
         notes.append(T("No checkpoint's family could be read: planned for SD 1.x (the web UI downloads SD 1.5 when "
                        "there is none).", "无法识别任何模型的类型：按 SD 1.x 计划（没有模型时 web UI 会下载 SD 1.5）。"))
-    band, _ = band_of(vram)
     cur_sd1, cur_sdxl = current_rungs(present)
     rungs = {}
     for fam in families:
@@ -282,7 +281,7 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
         rung = start
         if oom:
             rung = min(TOP, max(start, current + 1))
-            if current >= TOP:
+            if current >= TOP and not any(r[2] >= TOP for r in rungs.values()):
                 notes.append(T("Already at the top of the ladder (--lowvram) and still out of memory: lower the "
                                "image size or batch size, or upgrade the graphics card.",
                                "已在阶梯最高一级（--lowvram）仍然显存不足：请减小图片尺寸或批量，或升级显卡。"))

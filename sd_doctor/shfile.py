@@ -24,8 +24,9 @@ class Assignment(object):
         self.export = export
 
 
-def _has_expansion(raw):
-    """True when bash would expand something in ``raw`` ($, backquote, ~ at the start) outside single quotes."""
+def _active(raw):
+    """True when bash would do more than quote removal on ``raw``: an expansion ($, backquote, a leading ~) outside
+    single quotes, or a command separator, redirection or glob outside any quotes."""
     quoted = None
     escaped = False
     for i, ch in enumerate(raw):
@@ -38,12 +39,14 @@ def _has_expansion(raw):
             continue
         if ch == "\\":
             escaped = True
-        elif ch in "$`":
+        elif ch in "$`" or (ch == "~" and i == 0):
             return True
-        elif ch == "~" and i == 0:
+        elif ch == '"':
+            quoted = None if quoted == '"' else '"'
+        elif quoted is None and ch == "'":
+            quoted = "'"
+        elif quoted is None and ch in ";&|<>()*?[":
             return True
-        elif ch in "'\"":
-            quoted = None if quoted == ch else (quoted or ch)
     return False
 
 
@@ -53,7 +56,7 @@ def parse_assignment(line):
     if not match:
         return None
     raw = match.group("value")
-    exact = not _has_expansion(raw)
+    exact = not _active(raw)
     try:
         lexer = shlex.shlex(raw, posix=True)
         lexer.whitespace_split = True
@@ -61,8 +64,8 @@ def parse_assignment(line):
         parts = list(lexer)
     except ValueError:
         parts, exact = [raw], False
-    if len(parts) > 1 or any(c in raw for c in ";&|<>()"):
-        exact = False  # a second word or command: not a plain assignment we can reproduce
+    if len(parts) > 1:
+        exact = False  # a second word: not a plain assignment we can reproduce
     value = parts[0] if parts else ""
     return Assignment(match.group("name"), value, exact, match.group("indent"), bool(match.group("export")))
 

@@ -9,11 +9,13 @@ class UnreadableText(Exception):
     """The file is not text we can decode safely (binary, too large, or in no encoding we can prove)."""
 
 
-def decode_bytes(data, fallbacks=("gbk",)):
+def decode_bytes(data, fallbacks=("gbk",), first=None):
     """(text, encoding, bom) for the bytes of a text file.
 
     UTF-8 (with or without BOM) is tried first because a strict UTF-8 decode of non-UTF-8 text almost always fails;
-    then the given code pages (the console's OEM page on Windows, GBK for the Chinese guides' files).
+    then the given code pages (the console's OEM page on Windows, GBK for the Chinese guides' files). ``first``: an
+    encoding tried before UTF-8 when there is no BOM, for files whose reader uses it (cmd reads a batch file in
+    the console's OEM code page, whatever an editor saved).
     """
     if b"\x00" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise UnreadableText("binary")
@@ -21,6 +23,11 @@ def decode_bytes(data, fallbacks=("gbk",)):
         return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8", True
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "utf-16", True
+    if first:
+        try:
+            return data.decode(first), first, False
+        except (UnicodeDecodeError, LookupError):
+            pass
     try:
         return data.decode("utf-8"), "utf-8", False
     except UnicodeDecodeError:

@@ -267,13 +267,15 @@ class Doc(object):
         return self.to_bytes()[len(self.bom):].decode(self.encoding)
 
 
-def load_doc(data, encodings, default_eol):
-    """A Doc for the bytes of a settings file; raises UnreadableText for what must not be rewritten."""
+def load_doc(data, encodings, default_eol, first=None):
+    """A Doc for the bytes of a settings file; raises UnreadableText for what must not be rewritten.
+
+    ``first``: for a batch file, the code page cmd reads it in (see _read_target)."""
     if len(data) > MAX_TEXT_BYTES:
         raise UnreadableText("too large")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise UnreadableText("utf-16")
-    text, encoding, bom = decode_bytes(data, encodings)
+    text, encoding, bom = decode_bytes(data, encodings, first=first)
     if any(ord(ch) < 32 and ch not in "\t\r\n\x0c\x1a" for ch in text):
         raise UnreadableText("binary")
     ascii_only = all(b < 0x80 for b in data[3 if bom else 0:])
@@ -359,6 +361,9 @@ def _bat_scan(merge):
         anchor = limit
         while anchor > 0 and limit < len(texts) and not texts[anchor - 1].strip():
             anchor -= 1  # keep the blank line that stands before "call webui.bat"
+    depth_at = batfile.block_depths(texts + ["rem"])
+    while anchor > 0 and depth_at[anchor] > 0:
+        anchor -= 1  # never inside a ( ... ) block: go before the line that opens it
     return owned, anchor, delayed
 
 
@@ -632,12 +637,15 @@ def _read_target(ctx, target):
     except OSError as exc:
         return None, None, T("{e}", "{e}", e=exc.strerror or str(exc))
     encodings = _encodings(ctx, target.dialect)
+    oem = oem_codec(ctx) if target.dialect == "bat" else None
     if snap.exists:
+        # A batch file means what cmd reads, and cmd reads it in the OEM code page whatever an editor saved: where
+        # that decoding works it is the one to parse and to extend (short GBK text is often valid UTF-8 too). Other
+        # lines keep their bytes either way.
         try:
-            doc = load_doc(snap.data, encodings, b"\r\n" if target.dialect == "bat" else b"\n")
+            doc = load_doc(snap.data, encodings, b"\r\n" if target.dialect == "bat" else b"\n", first=oem)
         except UnreadableText as exc:
             return snap, None, _UNREADABLE.get(str(exc), T("{e}", "{e}", e=str(exc)))
-        oem = oem_codec(ctx) if target.dialect == "bat" else None
         if oem and doc.ascii_only:
             doc.encoding = oem  # plain ASCII reads the same in any code page; cmd reads it in the OEM one
         return snap, doc, None

@@ -66,7 +66,7 @@ class Tarpit(object):
         self.thread.start()
 
     def _run(self):
-        self.sock.settimeout(0.2)
+        self.sock.settimeout(0.05)
         while not self._stop:
             try:
                 conn, _ = self.sock.accept()

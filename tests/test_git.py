@@ -72,8 +72,11 @@ def repo_facts(facts, var):
     return [r for r in facts["repos"] if r["url_var"] == var][0]
 
 
-def text_of(finding):
-    return "\n".join(m.render("en") for _, m in finding.lines) + "\n" + "\n".join(a.render("en") for a in finding.advice)
+def text_of(finding, lang="en"):
+    """The finding's lines and advice in English; the Chinese rendering must work too (every message is a T)."""
+    if lang == "en":
+        text_of(finding, "zh")
+    return "\n".join(m.render(lang) for _, m in finding.lines) + "\n" + "\n".join(a.render(lang) for a in finding.advice)
 
 
 def test_remotes_from_launch_utils_and_deleted_stable_diffusion(tmp_path, server):
@@ -284,3 +287,24 @@ def test_windows_deleted_default_repo_offline_still_proposes_mirror():
     assert finding.status == "error"
     assert finding.proposals == {"STABLE_DIFFUSION_REPO": SD_MIRROR}
     assert "set STABLE_DIFFUSION_REPO=" + SD_MIRROR in text_of(finding)
+
+
+def test_launch_utils_parsing_variants(tmp_path):
+    from sd_doctor import launch_utils_reader
+
+    text = ("import os\n"
+            "def prepare_environment():\n"
+            "    assets = os.environ.get(\"ASSETS_REPO\", 'https://example.invalid/assets.git')\n"
+            "    fancy_repo = os.environ.get('FANCY_REPO', \"https://example.invalid/fancy.git\")\n"
+            "    fancy_commit = os.environ.get('FANCY_COMMIT_HASH', \"0123abcd\")\n"
+            "    git_clone(fancy_repo, repo_dir('fancy-folder'), \"Fancy\", fancy_commit)\n"
+            "    commandline = os.environ.get('COMMANDLINE_ARGS', \"\")\n")
+    repos = launch_utils_reader.parse(text)
+    assert [(r["url_var"], r["folder"], r["default_commit"]) for r in repos] == [
+        ("ASSETS_REPO", "stable-diffusion-webui-assets", None), ("FANCY_REPO", "fancy-folder", "0123abcd")]
+    # An old install keeps these lines in launch.py; the launcher's variables override the defaults.
+    root = make_webui(str(tmp_path / "old"), {"launch.py": text})
+    info = launch_utils_reader.read(root, {"FANCY_COMMIT_HASH": "feedbeef"}, {"FANCY_COMMIT_HASH": "webui-user.sh"})
+    assert info["file"] == os.path.join(root, "launch.py")
+    fancy = info["repos"][1]
+    assert (fancy["commit"], fancy["commit_source"], fancy["url_source"]) == ("feedbeef", "webui-user.sh", "launch_utils")

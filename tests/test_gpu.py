@@ -442,3 +442,53 @@ def test_select_device_rules():
     assert gpu.select_device(devs, "GPU-bc", None) == (2, None)
     assert gpu.select_device(devs, "", None) == (None, "none-visible")
     assert gpu.select_device(devs, "0", "x") == (None, "bad-device-id")
+
+
+# -- the torch build, read from real files ----------------------------------------------------------------------
+def test_torch_build_sources_in_order(tmp_path):
+    from sd_doctor import torch_build
+
+    webui = webui_with(tmp_path)
+    venv = os.path.join(webui, "venv")
+    got = torch_build.describe(webui, {}, [], venv)
+    assert (got["kind"], got["cuda"], got["source"]) == ("cuda", "12.1", "launch_utils.py")
+    assert got["index_base"] == INDEX[:-4] and got["index_url"] == INDEX + "/cu121"
+    got = torch_build.describe(webui, {"TORCH_INDEX_URL": INDEX + "/cu118"}, [], venv)
+    assert (got["cuda"], got["source"]) == ("11.8", "TORCH_INDEX_URL")
+    got = torch_build.describe(webui, {"TORCH_COMMAND": "pip install torch==2.3.1+rocm5.7 --index-url "
+                                                        "%s/rocm5.7" % INDEX}, [], venv)
+    assert (got["kind"], got["source"]) == ("rocm", "TORCH_COMMAND")
+    # an installed torch wins: launch_utils installs TORCH_COMMAND only when torch is missing
+    webui_with(tmp_path / "b", torch_installed=("2.0.1+cu118", "11.8"))
+    webui_b = os.path.join(str(tmp_path / "b"), "webui")
+    got = torch_build.describe(webui_b, {"TORCH_INDEX_URL": INDEX + "/cu121"}, [], os.path.join(webui_b, "venv"))
+    assert (got["cuda"], got["source"], got["detail"]) == ("11.8", "venv", "2.0.1+cu118")
+    got = torch_build.describe(webui_b, {"TORCH_INDEX_URL": INDEX + "/cu121"}, ["--reinstall-torch"],
+                               os.path.join(webui_b, "venv"))
+    assert (got["cuda"], got["source"]) == ("12.1", "TORCH_INDEX_URL")
+
+
+def test_torch_build_from_a_2022_launch_py(tmp_path):
+    from sd_doctor import torch_build
+
+    root = make_webui(str(tmp_path / "old"), {"launch.py": (
+        "import os\ntorch_command = os.environ.get('TORCH_COMMAND', \"pip install torch==1.12.1+cu113 "
+        "torchvision==0.13.1+cu113 --extra-index-url %s/cu113\")\n" % INDEX)})
+    got = torch_build.describe(root, {}, [], None)
+    assert (got["kind"], got["cuda"], got["source"]) == ("cuda", "11.3", "launch.py")
+    assert got["index_base"] == INDEX[:-4]
+    assert torch_build.describe(str(tmp_path / "none"), {}, [], None)["source"] is None
+
+
+def test_nvml_probe_in_process_reports_a_missing_library(tmp_path):
+    """query() is what the child runs; here in a subprocess with an empty LD_LIBRARY_PATH and no real driver."""
+    if _machine_has_nvidia():
+        pytest.skip("this machine has a real NVML")
+    import subprocess
+
+    code = "import json; from sd_doctor import nvml_probe; print(json.dumps(nvml_probe.query()))"
+    out = subprocess.run([sys.executable, "-c", code], env=cli_env({"LD_LIBRARY_PATH": str(tmp_path)}),
+                         capture_output=True, text=True, timeout=30)
+    import json
+
+    assert json.loads(out.stdout)["status"] == "no-library"

@@ -94,6 +94,23 @@ def test_2022_generation_hard_codes_the_venv(tmp_path):
     assert ls.venv_path(root, launch) == os.path.join(root, "venv")
 
 
+def test_2022_generation_reads_webui_settings_bat_after_its_hard_codes(tmp_path):
+    # The old guides: webui.bat hard-codes VENV_DIR=venv and COMMANDLINE_ARGS=%*, then calls webui.settings.bat,
+    # where an empty VENV_DIR skipped the venv.
+    bat = ("@echo off\r\nset PYTHON=python\r\nset VENV_DIR=venv\r\nset COMMANDLINE_ARGS=%*\r\n"
+           "if exist webui.settings.bat call webui.settings.bat\r\n")
+    root = make_webui(str(tmp_path / "w"), {
+        "webui.bat": bat,
+        "webui-user.bat": "set COMMANDLINE_ARGS=--lost\r\ncall webui.bat\r\n",
+        "webui.settings.bat": "set VENV_DIR=\r\nset COMMANDLINE_ARGS=--medvram\r\n",
+    }, bat_generation="2022")
+    layout = webui.describe(root)
+    assert (layout["generation"], layout["calls_settings_bat"]) == ("2022", True)
+    launch = ls.read(root, "windows", {}, layout)
+    assert launch["variables"]["COMMANDLINE_ARGS"] == "--medvram"
+    assert ls.venv_path(root, launch) is None
+
+
 def test_webui_user_sh(tmp_path):
     sh = "\n".join([
         "#!/bin/bash",

@@ -98,10 +98,10 @@ def venv_for(installed, minor):
     return venv
 
 
-def clean_env():
-    env = dict(os.environ)
+def clean_env(root=None):
+    """No PYTHONPATH: the installed copy must be what runs. With ``root``: a controlled PATH/HOME (fast)."""
+    env = machine_env(root) if root else cli_env()
     env.pop("PYTHONPATH", None)
-    env.update(LC_ALL="C.UTF-8", LANG="C.UTF-8", PYTHONIOENCODING="utf-8")
     return env
 
 
@@ -115,7 +115,8 @@ def test_pip_install_and_run_from_another_folder(installed, minor, tmp_path):
 
     assert r.returncode == 0 and r.stdout.strip() == "sd-doctor " + __version__, r.stderr
     r = subprocess.run([os.path.join(venv, "bin", "python"), "-m", "sd_doctor", "--offline", "--json"],
-                       capture_output=True, text=True, env=clean_env(), cwd=str(tmp_path), timeout=60)
+                       capture_output=True, text=True, env=clean_env(str(tmp_path / "m")), cwd=str(tmp_path),
+                       timeout=60)
     assert r.returncode in (0, 1) and "Traceback" not in r.stderr, r.stderr
     doc = json.loads(r.stdout)
     assert doc["webui_dir"] == str(tmp_path)

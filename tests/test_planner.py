@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from sd_doctor.context import Context, Options
 from sd_doctor.finding import Finding
 from sd_doctor.planner import LADDER_FLAGS, plan, plan_flags
-from sd_doctor.text import render
+from sd_doctor.text import T, render
 
 GB = 1024 ** 3
 RTX = "NVIDIA GeForce RTX 3060"
@@ -295,7 +295,7 @@ def _ctx(tmp_path, args, resolution=512, oom=False):
 def _gpu(status="ok", **facts):
     f = Finding("gpu", "GPU")
     if status == "skip":
-        f.skip(render.__class__ and __import__("sd_doctor.text", fromlist=["T"]).T("x", "x"))
+        f.skip(T("Did not finish within 5.8 s; skipped.", "未能在 5.8 秒内完成，已跳过。"))
     f.facts = dict({"vendor": "nvidia", "name": RTX, "vram_total": 8 * GB, "checkpoints": {"families": ["sdxl"]}},
                    **facts)
     return f

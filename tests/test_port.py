@@ -1,5 +1,6 @@
 """port check: a real process holding the port, real binds; Windows facts (excluded ranges) at judge level."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -18,6 +19,8 @@ LISTENER = ("import socket,sys,time\n"
 @pytest.fixture(scope="module")
 def holder():
     """A separate process listening on a loopback port: (pid, port, its process name as the kernel reports it)."""
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("reads the holder's name from /proc (Linux)")
     proc = subprocess.Popen([sys.executable, "-c", LISTENER], stdout=subprocess.PIPE, text=True)
     try:
         port = int(proc.stdout.readline())
@@ -48,8 +51,11 @@ def check(tmp_path, env_extra, offline=False):
     return facts, port_check.judge(facts)
 
 
-def text_of(finding):
-    return "\n".join(m.render("en") for _, m in finding.lines) + "\n" + "\n".join(a.render("en") for a in finding.advice)
+def text_of(finding, lang="en"):
+    """The finding's lines and advice in English; the Chinese rendering must work too (every message is a T)."""
+    if lang == "en":
+        text_of(finding, "zh")
+    return "\n".join(m.render(lang) for _, m in finding.lines) + "\n" + "\n".join(a.render(lang) for a in finding.advice)
 
 
 def test_pinned_busy_port_is_an_error_that_names_the_process(tmp_path, holder):

@@ -51,8 +51,11 @@ def run_check(webui, env, timeout=3.0, offline=False):
     return facts, proxy_check.judge(facts), time.monotonic() - start
 
 
-def text_of(finding):
-    return "\n".join(m.render("en") for _, m in finding.lines) + "\n" + "\n".join(a.render("en") for a in finding.advice)
+def text_of(finding, lang="en"):
+    """The finding's lines and advice in English; the Chinese rendering must work too (every message is a T)."""
+    if lang == "en":
+        text_of(finding, "zh")
+    return "\n".join(m.render(lang) for _, m in finding.lines) + "\n" + "\n".join(a.render(lang) for a in finding.advice)
 
 
 def test_no_proxy_at_all(tmp_path):

@@ -76,7 +76,7 @@ def test_every_message_has_the_same_placeholders_in_both_languages(where, en, zh
 NEUTRAL_WORDS = {"Python", "PATH", "git", "Git", "venv", "GPU", "RAM", "TEMP", "PYTHON", "GIT", "NO_PROXY", "pip",
                  "torch", "cmd", "port", "gpu", "proxy", "NVIDIA", "CUDA", "Windows", "Linux", "macOS", "Forge",
                  "Hugging", "Face", "Microsoft", "Store", "xformers", "webui", "bat", "exit", "code", "bit", "sudo",
-                 "apt", "install", "brew", "pyenv", "web", "python"}
+                 "apt", "install", "brew", "pyenv", "web", "python", "pid"}
 
 
 @pytest.mark.parametrize("where,en,zh", [("%s:%d" % (f, l), en, zh) for f, l, en, zh in CATALOGUE])

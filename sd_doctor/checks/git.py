@@ -271,11 +271,12 @@ def _judge_local(f, platform, label, path, local, level, is_clone, extension=Fal
     if state in ("not-a-clone", "invalid") and is_clone:
         if extension:
             add(T("{w} is not a valid git clone ({d}): it cannot be updated.", "{w} 不是有效的 git 克隆（{d}）：无法更新。",
-                  w=label, d=local.get("detail") or "?"),
+                  w=label, d=T("it has no .git", "其中没有 .git") if state == "not-a-clone" else local.get("detail") or "?"),
                 T("Delete it and install the extension again:\n{c}", "删除后重新安装该扩展：\n{c}",
                   c=delete_folder_command(platform, path)))
         else:
-            add(T("{w} is not a valid clone ({d}).", "{w} 不是有效的克隆（{d}）。", w=label, d=local.get("detail") or "?"),
+            add(T("{w} is not a valid clone ({d}).", "{w} 不是有效的克隆（{d}）。", w=label,
+                  d=T("it has no .git", "其中没有 .git") if state == "not-a-clone" else local.get("detail") or "?"),
                 T("Delete the folder; the launcher clones it again on the next start:\n{c}",
                   "删除该文件夹，下次启动时会重新克隆：\n{c}", c=delete_folder_command(platform, path)))
             f.remedies.append({"action": "rename-aside", "path": path})

@@ -18,7 +18,7 @@ import time
 
 from sd_doctor.checks._common import gib
 from sd_doctor.finding import Finding
-from sd_doctor.text import T
+from sd_doctor.text import T, join
 
 ID = "gpu"
 TITLE = T("GPU", "显卡")
@@ -358,19 +358,19 @@ def judge(facts):
     name = facts.get("name") or "?"
     src_label = {"nvml": "NVML", "nvidia-smi": "nvidia-smi"}.get(source, source)
     if vendor == "nvidia":
-        details = [gib(facts.get("vram_total")) + " VRAM"]
+        details = [T("{v} VRAM", "显存 {v}", v=gib(facts.get("vram_total")))]
         if facts.get("vram_free") is not None:
-            details.append("%s free" % gib(facts["vram_free"]))
+            details.append(T("{v} free", "可用 {v}", v=gib(facts["vram_free"])))
         if facts.get("driver_version"):
-            details.append("driver %s" % facts["driver_version"])
+            details.append(T("driver {v}", "驱动 {v}", v=facts["driver_version"]))
         if facts.get("cuda_driver_version"):
-            details.append("CUDA %s" % cuda_version_text(facts["cuda_driver_version"]))
+            details.append(T("CUDA {v}", "CUDA {v}", v=cuda_version_text(facts["cuda_driver_version"])))
         if facts.get("compute_capability"):
-            details.append("compute %s" % facts["compute_capability"])
+            details.append(T("compute {v}", "计算能力 {v}", v=facts["compute_capability"]))
         index = facts.get("selected_index")
-        which = ("GPU %s: " % index) if len(devices) > 1 else ""
-        f.ok(T("{w}{name}: {d} (from {s})", "{w}{name}：{d}（来自 {s}）", w=which, name=name, d=", ".join(details),
-               s=src_label))
+        which = T("GPU {i}: ", "显卡 {i}：", i=index) if len(devices) > 1 else ""
+        f.ok(T("{w}{name}: {d} (from {s})", "{w}{name}：{d}（来自 {s}）", w=which, name=name,
+               d=join(details, T(", ", "，")), s=src_label))
         if len(devices) > 1 and facts.get("cuda_device_order") != "PCI_BUS_ID":
             f.ok(T("Several GPUs: CUDA numbers them fastest first unless CUDA_DEVICE_ORDER=PCI_BUS_ID, so --device-id "
                    "may not match this numbering.", "有多块显卡：除非设置 CUDA_DEVICE_ORDER=PCI_BUS_ID，CUDA 按速度从快到慢"
@@ -433,7 +433,7 @@ def _judge_nvidia_torch(f, facts, torch, platform_name):
         "the torch the web UI installs (CUDA 12.1, as v1.8 to v1.10 do)", "web UI 将安装的 torch（CUDA 12.1，v1.8 至 v1.10 如此）")
     if kind in ("cpu", "rocm"):
         f.warn(T("{t} cannot use an NVIDIA card: the web UI will run on the CPU.",
-                 "{t} 无法使用 NVIDIA 显卡：web UI 将在 CPU 上运行。", t=label),
+                 "{t}无法使用 NVIDIA 显卡：web UI 将在 CPU 上运行。", t=label),
                T("Remove TORCH_COMMAND / TORCH_INDEX_URL (the default installs a CUDA build); with torch already in "
                  "the venv, add --reinstall-torch for one start.",
                  "删除 TORCH_COMMAND / TORCH_INDEX_URL（默认会安装 CUDA 版）；若 venv 中已装有 torch，临时加上 --reinstall-torch "
@@ -452,7 +452,7 @@ def _judge_nvidia_torch(f, facts, torch, platform_name):
         have = facts.get("driver_version") or "CUDA %s" % cuda_version_text(facts.get("cuda_driver_version"))
         f.error(T("The NVIDIA driver {have} is too old for {t}: it needs {need} or newer (torch stops with \"The NVIDIA "
                   "driver on your system is too old\").",
-                  "NVIDIA 驱动 {have} 太旧，无法运行 {t}：需要 {need} 或更新（torch 会报 \"The NVIDIA driver on your system is "
+                  "NVIDIA 驱动 {have} 太旧，无法运行{t}：需要 {need} 或更新（torch 会报 \"The NVIDIA driver on your system is "
                   "too old\"）。", have=have, t=label, need=_dotted(need)),
                 T("Update the NVIDIA driver to {need} or newer (the current Game Ready or Studio driver for {name}), then "
                   "restart.", "把 NVIDIA 驱动更新到 {need} 或更新版本（{name} 的最新 Game Ready 或 Studio 驱动），然后重启。",
@@ -467,7 +467,7 @@ def _judge_nvidia_torch(f, facts, torch, platform_name):
     if cc and cc[0] >= 10 and _cuda_tuple(cuda) < BLACKWELL_MIN_CUDA:
         f.error(T("{name} has compute capability {cc} (RTX 50 / Blackwell): {t} has no kernels for it (\"no kernel "
                   "image is available\", \"sm_120 is not compatible\"); it needs a CUDA 12.8 build.",
-                  "{name} 的计算能力为 {cc}（RTX 50 / Blackwell）：{t} 没有对应的内核（\"no kernel image is available\"、"
+                  "{name} 的计算能力为 {cc}（RTX 50 / Blackwell）：{t}没有对应的内核（\"no kernel image is available\"、"
                   "\"sm_120 is not compatible\"）；需要 CUDA 12.8 版 torch。",
                   name=facts.get("name") or "?", cc=facts.get("compute_capability"), t=label),
                 torch_command_advice(platform_name, torch.get("index_base"), "cu128"))

@@ -215,7 +215,8 @@ def _safe_result(future, deadline, default):
 def _label(entry):
     origin = entry["origin"]
     if origin == "env":
-        return T("{n} (from {w})", "{n}（来自 {w}）", n=entry["name"], w=entry["where"])
+        where = T("environment", "环境变量") if entry["where"] == "environment" else entry["where"]
+        return T("{n} (from {w})", "{n}（来自 {w}）", n=entry["name"], w=where)
     if origin == "pip":
         return T("pip's {n}", "pip 的 {n}", n=entry["name"])
     if origin == "git":
@@ -392,8 +393,9 @@ def _judge_no_proxy(f, facts):
              "the proxy and fails with \"When localhost is not accessible, a shareable link must be created\" (#9089).",
              "已启用代理，但 NO_PROXY 中没有 {m}：gradio 检查本地服务器时会经过代理而失败，报 \"When localhost is not "
              "accessible, a shareable link must be created\"（#9089）。", m=", ".join(missing)),
-           T("Set {l}", "设置 {l}", l=("set NO_PROXY=%s (in webui-user.bat)" % new_value) if platform == "windows"
-             else ("export NO_PROXY=%s (in webui-user.sh)" % new_value)))
+           T("Put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}",
+             f="webui-user.bat" if platform == "windows" else "webui-user.sh",
+             l=("set NO_PROXY=%s" if platform == "windows" else "export NO_PROXY=%s") % new_value))
     f.proposals["NO_PROXY"] = new_value
     registry_only = all(e["origin"] == "registry" for e in active)
     if registry_only:

@@ -42,7 +42,8 @@ def probe(ctx):
         command = "python3.10" if resolve("python3.10", entries, ctx.host) else "python3"
     resolved = resolve(command, entries, ctx.host)
     facts = {"platform": ctx.platform, "command": command, "source": source, "resolved": resolved,
-             "kind": classify(resolved), "info": None, "alternatives": []}
+             "kind": classify(resolved), "info": None, "alternatives": [],
+             "unreadable_settings": ctx.launch.get("unreadable") or {}}
     bound = local_bound(ctx.timeout)
     if resolved:
         facts["info"] = interrogate([resolved], bound)
@@ -126,6 +127,11 @@ def judge(facts):
         else:
             f.error(T("{w}: too old, the web UI's code fails on it (#4272).", "{w}：版本太旧，web UI 的代码无法运行（#4272）。",
                       w=where))
+    for name, why in sorted((facts.get("unreadable_settings") or {}).items()):
+        f.warn(T("{f} could not be read ({e}); the launcher cannot read it either, so its settings were ignored.",
+                 "无法读取 {f}（{e}）；启动脚本同样读不了它，因此忽略了其中的设置。", f=name, e=why),
+               T("Check that {f} is a readable file (copy it to a new file if the disk reports errors).",
+                 "确认 {f} 是可读的文件（若磁盘报错，把它复制成一个新文件）。", f=name))
     if not good:
         alternatives = facts.get("alternatives") or []
         if alternatives:

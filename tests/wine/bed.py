@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import selectors
 import shutil
 import subprocess
 import sys
@@ -308,14 +309,35 @@ class Prefix(object):
         takes from LANG: cp1252 for en_US, cp936 for zh_CN); default UTF-8, then cp1252."""
         cmd = [self.wine] + list(argv)
         start = time.monotonic()
-        try:
-            proc = subprocess.run(cmd, input=b"", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=self.environ(env), cwd=cwd or self.folder, timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            self.kill()
-            raise AssertionError("wine %s did not finish within %s s; output so far: %r" % (argv, timeout, exc.stdout))
-        return Completed(cmd, proc.returncode, _decode(proc.stdout, encoding), _decode(proc.stderr, encoding),
-                         time.monotonic() - start)
+        # All three standard handles must be pipes (the Windows CPython cannot set up its streams on a regular file
+        # or /dev/null under Wine 8). The helper processes Wine starts with the first program of a prefix
+        # (services.exe, winedevice.exe, ...) inherit the pipes and keep them open for as long as they live, so the
+        # end of the output is the end of the process, not end-of-file: read while it runs, then drain what is left.
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=self.environ(env), cwd=cwd or self.folder)
+        proc.stdin.close()
+        chunks = {proc.stdout: [], proc.stderr: []}
+        with selectors.DefaultSelector() as sel:
+            for stream in chunks:
+                os.set_blocking(stream.fileno(), False)
+                sel.register(stream, selectors.EVENT_READ)
+            deadline = start + timeout
+            while True:
+                finished = proc.poll() is not None
+                for key, _ in sel.select(0 if finished else 0.05):
+                    _read_available(key.fileobj, chunks[key.fileobj], sel)
+                if finished:
+                    break
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    self.kill()
+                    raise AssertionError("wine %s did not finish within %s s; output so far: %r" % (
+                        argv, timeout, b"".join(chunks[proc.stdout])[-2000:]))
+        for stream in chunks:
+            stream.close()
+        return Completed(cmd, proc.returncode, _decode(b"".join(chunks[proc.stdout]), encoding),
+                         _decode(b"".join(chunks[proc.stderr]), encoding), time.monotonic() - start)
 
     def python(self, args, **kw):
         return self.run([self.doctor_python] + list(args), **kw)
@@ -385,6 +407,19 @@ class Prefix(object):
             self.kill()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _read_available(stream, into, sel):
+    """Everything the pipe holds now, without blocking; unregisters it at end-of-file."""
+    while True:
+        try:
+            data = os.read(stream.fileno(), 65536)
+        except BlockingIOError:
+            return
+        if not data:
+            sel.unregister(stream)
+            return
+        into.append(data)
 
 
 def _decode(data, encoding=None):
