@@ -65,14 +65,59 @@ def literal_split(value):
         return None
 
 
-def windows_repair(value):
-    """For a value with unquoted Windows paths: (tokens the web UI gets or None, tokens the user meant).
-    None when the value reads the same both ways."""
-    posix = split(value)
-    literal = literal_split(value)
-    if literal is None or literal == posix:
+def _unquoted_backslash_split(value):
+    """shlex's reading, except that a backslash outside quotes is a literal character (a Windows path separator).
+    Inside double quotes a backslash still escapes only ``\\`` and ``"``, as shlex does. None when quotes do not
+    close."""
+    tokens, current, in_token, quote_char = [], [], False, None
+    i = 0
+    while i < len(value):
+        ch = value[i]
+        if quote_char is None:
+            if ch in " \t\r\n":
+                if in_token:
+                    tokens.append("".join(current))
+                    current, in_token = [], False
+            elif ch in "\"'":
+                quote_char, in_token = ch, True
+            else:
+                current.append(ch)
+                in_token = True
+        elif quote_char == "'":
+            if ch == "'":
+                quote_char = None
+            else:
+                current.append(ch)
+        elif ch == '"':
+            quote_char = None
+        elif ch == "\\" and i + 1 < len(value) and value[i + 1] in '"\\':
+            current.append(value[i + 1])
+            i += 1
+        else:
+            current.append(ch)
+        i += 1
+    if quote_char is not None:
         return None
-    return posix, literal
+    if in_token:
+        tokens.append("".join(current))
+    return tokens
+
+
+def windows_repair(value):
+    """For a value with Windows paths the web UI would mangle: (tokens the web UI gets, or None when it cannot split
+    the value at all, and the tokens the user meant). None when nothing needs repair.
+
+    Two cases: a backslash outside quotes (``--ckpt-dir C:\\models`` arrives as ``C:models``), and a value shlex
+    cannot split, typically a path ending in a backslash before its closing quote (``"D:\\models\\"``, #15025),
+    which is read with every backslash literal."""
+    posix = split(value)
+    if posix is None:
+        literal = literal_split(value)
+        return (None, literal) if literal is not None else None
+    meant = _unquoted_backslash_split(value)
+    if meant is None or meant == posix:
+        return None
+    return posix, meant
 
 
 def set_flag(tokens, flag, value):

@@ -48,7 +48,13 @@ def parse_bat(text, file_dir, variables):
         value = match.group("qvalue") if match.group("qname") is not None else match.group("value")
         if not name or name.startswith("/"):
             continue  # set /a, set /p: arithmetic and prompts, not settings
-        value = _expand_bat(value.rstrip("\r"), variables, file_dir)
+        from sd_doctor.batfile import parse_set
+
+        exact = parse_set(line)  # cmd's own reading of %%, ^ and quotes, where no variable is involved
+        if exact is not None and exact.exact and exact.name.strip() == name:
+            value = exact.value
+        else:
+            value = _expand_bat(value.rstrip("\r"), variables, file_dir)
         key = name.upper()
         if value == "":
             variables.pop(key, None)

@@ -569,7 +569,10 @@ def settings(ctx, findings, plan):
     for name, value, _ in want.values:
         result["variables"][name] = value
     if args.tokens is not None and (plan is not None or args.port or (merge and "COMMANDLINE_ARGS" in merge.changed_names)):
-        result["variables"]["COMMANDLINE_ARGS"] = argquote.join(args.tokens)
+        try:
+            result["variables"]["COMMANDLINE_ARGS"] = argquote.join(args.tokens)
+        except argquote.BadArgs:
+            pass  # already reported by ArgsPlan
     new_bytes = None
     if merge is not None and (merge.edits or merge.inserts):
         new_bytes = apply_merge(merge)
@@ -581,7 +584,8 @@ def settings(ctx, findings, plan):
     for w in result["warnings"]:
         lines.append(T("  ! {w}", "  ! {w}", w=w))
     if result["commandline_args"] or plan is not None:
-        lines.append(T("  COMMANDLINE_ARGS: {a}", "  COMMANDLINE_ARGS：{a}", a=argquote.join(result["commandline_args"])
+        lines.append(T("  COMMANDLINE_ARGS: {a}", "  COMMANDLINE_ARGS：{a}",
+                       a=" ".join(argquote.quote(t) for t in result["commandline_args"])
                        if result["commandline_args"] else T("(empty)", "（空）")))
         for flag, reason in args.reasons.items():  # the planner's own lines (its notes) follow below
             lines.append(T("    {f}: {r}", "    {f}：{r}", f=flag, r=reason))
@@ -620,6 +624,11 @@ def settings(ctx, findings, plan):
                 lines.append(T("  Created: {f}.", "  已创建：{f}。", f=target.path))
     elif target.blocked and target.dialect is None:
         lines.append(T("  Not written: {r}", "  未写入：{r}", r=target.blocked))
+        if ctx.options.no_venv and ctx.layout.get("generation") == "2022":
+            lines.append(T("  Or, as the old guides did, edit webui.bat itself: change the line set VENV_DIR=venv to "
+                           "set VENV_DIR= (empty skips the venv in this generation).",
+                           "  或者按旧教程的做法直接编辑 webui.bat：把 set VENV_DIR=venv 这一行改成 set VENV_DIR=（在这一代中，"
+                           "空值表示不使用 venv）。"))
     remedy_entries, remedy_lines = remedies.apply(ctx, findings, fix)
     result["remedies"] = remedy_entries
     if remedy_lines:
@@ -646,7 +655,7 @@ def _read_target(ctx, target):
             doc = load_doc(snap.data, encodings, b"\r\n" if target.dialect == "bat" else b"\n", first=oem)
         except UnreadableText as exc:
             return snap, None, _UNREADABLE.get(str(exc), T("{e}", "{e}", e=str(exc)))
-        if oem and doc.ascii_only:
+        if oem and doc.ascii_only and not doc.bom:
             doc.encoding = oem  # plain ASCII reads the same in any code page; cmd reads it in the OEM one
         return snap, doc, None
     eol = b"\r\n" if target.dialect == "bat" else b"\n"

@@ -281,8 +281,9 @@ def test_psutil_failures_do_not_hide_the_memory_facts(bare_run):
 @needs_git_check
 def test_missing_git_is_reported(bare_run):
     git = bare_run["checks"]["git"]
-    assert git["status"] in ("skip", "error", "warn"), git
-    assert "git" in text_of(git).lower(), git
+    assert git["status"] in ("skip", "error"), git
+    assert re.search(r"git\b.*\bnot found", git["detail"]), git
+    assert git["facts"]["git"]["path"] is None, git["facts"]
     path = bare_run["checks"]["path"]
     assert path["facts"]["git"] is None, path["facts"]
 
@@ -290,8 +291,10 @@ def test_missing_git_is_reported(bare_run):
 @needs_gpu_check
 def test_missing_nvml_is_reported(bare_run):
     gpu = bare_run["checks"]["gpu"]
-    assert gpu["status"] != "ok" or "NVIDIA" not in gpu["detail"], gpu
-    assert re.search(r"NVML|NVIDIA|GPU", text_of(gpu)), gpu
+    assert gpu["status"] in ("warn", "skip", "error"), gpu
+    assert "NVIDIA" in gpu["detail"], gpu
+    # Why there is no answer is in the facts: NVML's library is absent (and so is nvidia-smi).
+    assert gpu["facts"]["nvml"]["status"] != "ok" and gpu["facts"]["nvml"]["error"], gpu["facts"]["nvml"]
 
 
 @needs_port_check
@@ -299,6 +302,9 @@ def test_busy_pinned_port_is_reported_though_psutil_cannot_list_processes(bare_r
     port = bare_run["checks"]["port"]
     assert port["status"] == "error", port
     assert str(bare_run["port"]) in port["detail"], port
+    # Under Wine psutil cannot name the Linux process holding the port: the finding says so instead of failing.
+    holder = port["facts"]["holder"]
+    assert holder["name"] is None and holder["error"], holder
 
 
 # -- scenario: a path with a space, a path with Chinese characters ----------------------------------------------------
@@ -337,12 +343,14 @@ def test_chinese_path_on_a_chinese_windows(prefix, chinese_webui):
     env, why = winebed.locale_environ("zh_CN.UTF-8")
     if env is None:
         pytest.skip("no Chinese Windows locale for Wine: " + why)
-    result = prefix.doctor([prefix.win(chinese_webui), "--offline", "--timeout", TIMEOUT], env=env, encoding="gbk")
+    result = prefix.doctor_in_console([prefix.win(chinese_webui), "--offline", "--timeout", TIMEOUT], env=env,
+                                      encoding="gbk")
     assert "Traceback" not in result.stdout + result.stderr, result
     assert result.returncode in (0, 1), result
     out = result.stdout
     assert CHINESE_DIR in out, out  # printed through the GBK console encoding without loss
-    assert u"安装路径" in out and u"汇总" in out, out  # the language came from the Windows UI language
+    # Chinese, though no LANG / LC_* variable reached the doctor: the language came from Windows' UI language.
+    assert u"安装路径" in out and u"汇总" in out, out
     line = [l for l in out.splitlines() if u"安装路径" in l][0]
     assert u"非 ASCII" in line, line
     assert line.startswith("!") and "cpython#101059" not in line, line  # 936/936: a warning, not the error
@@ -353,6 +361,8 @@ def test_chinese_path_on_a_western_windows(prefix, chinese_webui):
     """en-US (Wine's default under C.UTF-8): ANSI 1252 and OEM 437 differ, so creating the venv in that folder
     fails (cpython#101059): an error."""
     result, doc, checks = doctor_json(prefix, prefix.win(chinese_webui), "--offline", encoding="cp1252")
+    # The console's code page (1252) cannot show the path; the JSON document still carries it intact (escaped).
+    assert doc["webui_dir"] == CHINESE_DIR, doc["webui_dir"]
     install = checks["install-path"]
     assert install["status"] == "error", install
     assert "1252/437" in install["detail"] and "cpython#101059" in install["detail"], install

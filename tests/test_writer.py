@@ -64,6 +64,10 @@ def test_2022_generation(tmp_path):
     root = make_webui(str(tmp_path / "b"), bat_generation="2022")  # no settings call: no file can change them
     t = target_of(root)
     assert t.dialect is None and "git pull" in render(t.blocked, "en")
+    before = sorted(os.listdir(root))
+    result, text = run_writer(make_ctx(root, "windows", fix=True, no_venv=True), plan=Plan(["--medvram"]))
+    assert not result["applied"] and sorted(os.listdir(root)) == before
+    assert "set VENV_DIR=venv to set VENV_DIR=" in text
 
 
 def test_linux_and_macos_use_webui_user_sh(tmp_path):

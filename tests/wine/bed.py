@@ -33,23 +33,40 @@ EMBED_FOLDER = "cp310/"
 PY_TAG = "3.10"
 BED_FORMAT = "1"  # bump when the layout below changes
 
-WINE_USER_PATH_DEFAULT = r"C:\windows\system32;C:\windows;C:\windows\system32\wbem"
 
-# Variables of the Linux environment that Wine would hand to every Windows program, and that would change what the
-# doctor finds (proxies, the web UI's own settings).
-_STRIP = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy", "commandline_args", "python", "venv_dir",
-          "git", "python_cmd", "venv_dir", "cuda_visible_devices", "pythonpath", "pythonhome", "pythonstartup",
-          "pythonutf8", "pythonioencoding", "skip_venv", "display", "wayland_display", "winepath", "pip_cache_dir",
-          "hf_home")
+# What Wine itself needs from the Linux environment. Everything else stays out: Wine hands the whole environment to
+# every Windows program, and proxies, the web UI's own variables or Linux CA-bundle paths would change what the
+# doctor finds.
+_KEEP = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "XDG_RUNTIME_DIR")
 
 
 class BedError(Exception):
     """The bed could not be built (no network to the package index, pip failed, ...)."""
 
 
+# Debian's wine64 package alone (installed without its recommended 'wine' package, as .ci/run does) puts no launcher
+# on PATH: only the loader and the server in /usr/lib/wine.
+_DEBIAN_WINE64 = "/usr/lib/wine/wine64"
+_DEBIAN_WINESERVER = "/usr/lib/wine/wineserver64"
+
+
 def wine_command():
-    """Path of the ``wine`` launcher, or None."""
-    return shutil.which("wine") or shutil.which("wine64")
+    """Path of the ``wine`` launcher (or Debian's bare 64-bit loader), or None. $SD_DOCTOR_WINE names another one
+    (an empty or missing path: as if Wine were not installed)."""
+    if "SD_DOCTOR_WINE" in os.environ:
+        explicit = os.environ["SD_DOCTOR_WINE"]
+        return explicit if explicit and os.access(explicit, os.X_OK) else None
+    found = shutil.which("wine") or shutil.which("wine64")
+    if found:
+        return found
+    return _DEBIAN_WINE64 if os.access(_DEBIAN_WINE64, os.X_OK) else None
+
+
+def wineserver_command():
+    found = shutil.which("wineserver")
+    if found:
+        return found
+    return _DEBIAN_WINESERVER if os.access(_DEBIAN_WINESERVER, os.X_OK) else None
 
 
 def cache_root():
@@ -205,15 +222,13 @@ def build_bed(log=None):
 
 
 def clean_environ(extra=None):
-    """The Linux environment Wine passes on, without proxies and web UI settings, English, no display."""
-    env = dict((k, v) for k, v in os.environ.items() if k.lower() not in _STRIP and not k.startswith("WINE"))
+    """A minimal Linux environment for Wine: no proxies, no web UI settings, no display; ``extra`` on top."""
+    env = dict((k, v) for k, v in os.environ.items() if k in _KEEP)
     # Wine takes both the Windows locale (code pages, UI language) and its Unix file-name and argument encoding from
     # the C library's locale. C.UTF-8 always exists: Windows sees en-US (ANSI 1252, OEM 437) and non-ASCII names
     # survive. A locale glibc does not have (e.g. en_US.UTF-8 without the locales package) silently turns every
     # non-ASCII file name and argument into garbage.
     env["LANG"] = env["LC_ALL"] = "C.UTF-8"
-    env.pop("LANGUAGE", None)
-    env.pop("LOCPATH", None)
     env["WINEDEBUG"] = "-all"
     # No Mono / Gecko installer dialogs while the prefix is created (there is no display anyway).
     env["WINEDLLOVERRIDES"] = "mscoree,mshtml="
@@ -236,13 +251,16 @@ def locale_environ(name):
     if any(n.lower().replace("-", "").replace("utf8", "utf-8") == wanted for n in names):
         return env, None
     lang, _, charset = name.partition(".")
+    folder = os.path.join(cache_root(), "locales")
+    target = os.path.join(folder, name)
+    env["LOCPATH"] = folder
+    if os.path.isfile(os.path.join(target, "LC_CTYPE")):
+        return env, None
     source = os.path.join("/usr/share/i18n/locales", lang)
     localedef = shutil.which("localedef")
     if not (localedef and os.path.isfile(source)):
-        return None, ("the %s locale is not installed and glibc's locale sources are missing (Debian package "
-                      "'locales')" % name)
-    folder = os.path.join(cache_root(), "locales")
-    target = os.path.join(folder, name)
+        return None, ("the %s locale is not installed, and localedef or glibc's locale sources (Debian package "
+                      "'locales') are missing" % name)
     with _lock(os.path.join(cache_root(), ".lock")):
         if not os.path.isfile(os.path.join(target, "LC_CTYPE")):
             os.makedirs(folder, exist_ok=True)
@@ -250,7 +268,6 @@ def locale_environ(name):
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
             if not os.path.isfile(os.path.join(target, "LC_CTYPE")):
                 return None, "localedef could not build %s: %s" % (name, proc.stdout.decode("utf-8", "replace")[-300:])
-    env["LOCPATH"] = folder
     return env, None
 
 
@@ -273,6 +290,7 @@ class Prefix(object):
         self.wine = wine_command()
         self.user = None
         self.doctor_python = r"C:\sd-doctor-bed\python.exe"
+        self.console_bat = r"C:\sd-doctor-bed\sd-doctor-console.bat"
 
     # -- paths ---------------------------------------------------------------------------------------------------
     @property
@@ -300,6 +318,8 @@ class Prefix(object):
     def environ(self, extra=None):
         env = clean_environ(extra)
         env["WINEPREFIX"] = self.path
+        if self.wine == _DEBIAN_WINE64:  # what Debian's wine wrapper script sets for the bare loader
+            env.setdefault("WINELOADER", _DEBIAN_WINE64)
         return env
 
     def run(self, argv, env=None, cwd=None, timeout=120, encoding=None):
@@ -346,6 +366,11 @@ class Prefix(object):
         """``python.exe -m sd_doctor ARGS`` with the bed's Windows Python."""
         return self.python(["-m", "sd_doctor"] + list(args), **kw)
 
+    def doctor_in_console(self, args, **kw):
+        """The doctor started from cmd the way a user types it, with the Unix locale variables (which Wine copies
+        into every Windows environment) removed first: the language must then come from Windows itself."""
+        return self.run(["cmd", "/c", self.console_bat] + list(args), **kw)
+
     def cmd(self, batch_file, cwd, **kw):
         """Wine's cmd runs a batch file, from ``cwd`` (a Linux path)."""
         return self.run(["cmd", "/c", batch_file], cwd=cwd, **kw)
@@ -369,7 +394,7 @@ class Prefix(object):
         return result
 
     def kill(self):
-        server = shutil.which("wineserver")
+        server = wineserver_command()
         if server:
             subprocess.run([server, "-k"], env=self.environ(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, timeout=30)
@@ -387,6 +412,11 @@ class Prefix(object):
         shutil.copytree(os.path.join(self.bed, "doctor"), target)
         with open(os.path.join(target, "Lib", "site-packages", "sd-doctor-source.pth"), "w") as fh:
             fh.write(self.win(ROOT) + "\n")
+        with open(self.unix(self.console_bat), "w", newline="\r\n") as fh:
+            fh.write("@echo off\n"
+                     + "".join("set %s=\n" % name for name in ("LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "LANGUAGE",
+                                                             "LOCPATH"))
+                     + '"%s" -m sd_doctor %%*\n' % self.doctor_python)
         return self
 
     def install_python(self, win_folder, register=True):
