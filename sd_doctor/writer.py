@@ -193,6 +193,11 @@ def wanted_values(ctx, findings, target):
         want.values.append(("NO_PROXY", props["NO_PROXY"], reason))
         if not windows:  # cmd's variables ignore case; bash's do not, and tools read either spelling
             want.values.append(("no_proxy", props["NO_PROXY"], reason))
+    for var in ("HTTP_PROXY", "HTTPS_PROXY"):
+        # Proposed only for a Windows registry proxy: once NO_PROXY is set, Python stops reading the registry.
+        if props.get(var) and props.get("NO_PROXY"):
+            want.values.append((var, props[var], T("the proxy check: keeps the Windows proxy in use once NO_PROXY is set",
+                                                   "代理检查：设置 NO_PROXY 后仍使用 Windows 代理")))
     if props.get("STABLE_DIFFUSION_REPO"):
         want.values.append(("STABLE_DIFFUSION_REPO", props["STABLE_DIFFUSION_REPO"],
                             T("the git check: the default Stable Diffusion repository is gone",

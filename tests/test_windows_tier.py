@@ -220,6 +220,10 @@ def test_proxy_set_only_in_the_registry_is_found(prefix):
     text = text_of(proxy)
     assert server in text, proxy
     assert "NO_PROXY" in text, proxy
+    # Setting NO_PROXY would switch the registry proxy off for Python: the writer keeps it as variables.
+    variables = doc["settings"]["variables"]
+    assert variables["NO_PROXY"] == "localhost,127.0.0.1,::1", doc["settings"]
+    assert variables["HTTP_PROXY"] == "http://" + server, doc["settings"]
     # The same run without the registry entries: the proxy is gone from the report.
     result, doc, checks = doctor_json(prefix, prefix.win(webui))
     assert server not in text_of(checks["proxy"]), checks["proxy"]

@@ -58,7 +58,9 @@ def _setting_line(platform, path):
     """The line to put in the settings file: PYTHON is used unquoted by webui.bat, so a path with spaces carries
     its own quotes (webui-facts.md §1)."""
     if platform == "windows":
-        return 'set PYTHON="%s"' % path if " " in path else "set PYTHON=%s" % path
+        from sd_doctor.writer import python_value
+
+        return "set PYTHON=%s" % python_value(path)
     import shlex
 
     return "python_cmd=%s" % shlex.quote(path)
