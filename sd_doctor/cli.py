@@ -8,7 +8,7 @@ import os
 import sys
 
 from sd_doctor import __version__
-from sd_doctor.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
+from sd_doctor.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, UserError
 from sd_doctor.text import T
 
 DEFAULT_TIMEOUT = 5.0

@@ -5,16 +5,15 @@ import os
 import re
 import select
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
-from conftest import ROOT, cli_env, machine_env, make_webui, run_cli, run_json, write_fake_python
+from net_servers import Tarpit
+from conftest import cli_env, machine_env, make_webui, run_cli, run_json
 from sd_doctor import __version__
 
 CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "port", "gpu"]
@@ -342,38 +341,6 @@ def test_verbose_text_shows_facts_and_times(tmp_path):
 
 # -- time bounds ------------------------------------------------------------------------------------------------------
 
-class _Listener(object):
-    """A loopback TCP server that accepts and never answers (a black hole), counting connections."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(50)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = []
-        self._stop = False
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self):
-        self.sock.settimeout(0.2)
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def close(self):
-        self._stop = True
-        self.thread.join(2)
-        for c in self.accepted:
-            c.close()
-        self.sock.close()
-
-
 def _proxy_env(tmp_path, port):
     url = "http://127.0.0.1:%d" % port
     return machine_env(str(tmp_path), extra={"HTTP_PROXY": url, "HTTPS_PROXY": url, "ALL_PROXY": url,
@@ -382,19 +349,19 @@ def _proxy_env(tmp_path, port):
 
 def test_offline_makes_no_connection(tmp_path):
     root = make_webui(str(tmp_path / "webui"))
-    listener = _Listener()
+    listener = Tarpit()
     try:
         proc = run_cli([root, "--offline", "--json"], env=_proxy_env(tmp_path, listener.port))
         json.loads(proc.stdout)
         time.sleep(0.3)
-        assert listener.accepted == []
+        assert listener.accepted == 0
     finally:
         listener.close()
 
 
 def test_timeout_bounds_a_black_hole_network(tmp_path):
     root = make_webui(str(tmp_path / "webui"))
-    listener = _Listener()
+    listener = Tarpit()
     try:
         start = time.monotonic()
         proc = run_cli([root, "--json", "--timeout", "1"], env=_proxy_env(tmp_path, listener.port))

@@ -5,7 +5,6 @@ import shutil
 import sys
 import time
 
-import pytest
 
 from sd_doctor.procs import run_bounded
 from sd_doctor.runner import run_checks

@@ -1,5 +1,7 @@
 """Small helpers the checks share: sizes, shell-specific commands."""
 
+import os
+
 
 def gib(n):
     return "%.1f GB" % (n / 1024.0 ** 3) if n is not None else "?"
@@ -30,3 +32,14 @@ def join_path(platform_name, *parts):
     for p in parts[1:]:
         out += sep + p.strip("\\/")
     return out
+
+
+def nearest_existing(path):
+    """``path`` itself, or its closest ancestor that exists (a planned install folder is judged by where it will go)."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path

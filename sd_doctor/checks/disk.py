@@ -3,7 +3,7 @@
 import os
 import tempfile
 
-from sd_doctor.checks._common import gib
+from sd_doctor.checks._common import gib, nearest_existing
 from sd_doctor.finding import Finding
 from sd_doctor.text import T
 
@@ -20,16 +20,6 @@ ROLES = {
     "hf-cache": T("the Hugging Face cache", "Hugging Face 缓存"),
     "temp": T("TEMP", "TEMP 临时目录"),
 }
-
-
-def _nearest_existing(path):
-    path = os.path.abspath(path)
-    while not os.path.exists(path):
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    return path
 
 
 def _locations(ctx):
@@ -64,7 +54,7 @@ def probe(ctx):
     volumes = {}
     order = []
     for role, path in _locations(ctx):
-        existing = _nearest_existing(path)
+        existing = nearest_existing(path)
         key = _volume_key(existing, windows)
         if key not in volumes:
             usage = shutil.disk_usage(existing)

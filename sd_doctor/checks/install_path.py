@@ -4,6 +4,7 @@ import os
 import re
 import tempfile
 
+from sd_doctor.checks._common import nearest_existing
 from sd_doctor.finding import Finding
 from sd_doctor.text import T
 
@@ -15,15 +16,6 @@ MAX_PATH = 260
 # One of the deepest files a web UI venv holds (torch 2.x headers), relative to the web UI folder.
 DEEPEST_VENV_FILE = ("venv\\Lib\\site-packages\\torch\\include\\ATen\\native\\transformers\\cuda\\mem_eff_attention"
                      "\\iterators\\predicated_tile_access_iterator_residual_last.h")
-
-
-def _nearest_existing(path):
-    while path and not os.path.exists(path):
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    return path
 
 
 def _writable(folder):
@@ -40,7 +32,7 @@ def _writable(folder):
 def probe(ctx):
     env = ctx.environ
     path = ctx.webui_dir
-    existing = _nearest_existing(path)
+    existing = nearest_existing(path)
     facts = {
         "platform": ctx.platform,
         "path": path,

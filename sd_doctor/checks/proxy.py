@@ -254,7 +254,7 @@ def _remove_advice(entry, platform):
 
 
 def _fix_advice(entry, platform, fixed):
-    origin, name, where = entry["origin"], entry["name"], entry["where"]
+    origin, name = entry["origin"], entry["name"]
     if origin == "pip":
         return T("Write it with a scheme: python -m pip config set {n} {u}", "加上协议头：python -m pip config set {n} {u}",
                  n=name, u=fixed)

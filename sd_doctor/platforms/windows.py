@@ -1,6 +1,5 @@
 """Windows. Registry and Win32 calls are imported lazily: this module is only imported on Windows."""
 
-import glob
 import os
 import sys
 
