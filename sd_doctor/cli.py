@@ -33,18 +33,23 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(T("invalid command line: {m} (see --help)", "命令行参数无效：{m}（见 --help）", m=message))
 
 
-def _positive_seconds(value):
-    seconds = float(value)
-    if not (0 < seconds <= 600):
-        raise argparse.ArgumentTypeError("%s is not between 0 and 600 seconds" % value)
-    return seconds
+def _number_in_range(convert, low, high, unit):
+    """An argparse type: a number within [low, high], with a message that names the range (not a function name)."""
+
+    def parse(value):
+        try:
+            number = convert(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not a number of %s" % (value, unit))
+        if not (low <= number <= high):
+            raise argparse.ArgumentTypeError("%s is not between %s and %s %s" % (value, low, high, unit))
+        return number
+
+    return parse
 
 
-def _resolution(value):
-    pixels = int(value)
-    if not (64 <= pixels <= 8192):
-        raise argparse.ArgumentTypeError("%s is not between 64 and 8192 pixels" % value)
-    return pixels
+_positive_seconds = _number_in_range(float, 0.1, 600, "seconds")
+_resolution = _number_in_range(int, 64, 8192, "pixels")
 
 
 def build_parser(lang):
