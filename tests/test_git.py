@@ -286,7 +286,10 @@ def test_windows_deleted_default_repo_offline_still_proposes_mirror():
     finding = git_check.judge(facts)
     assert finding.status == "error"
     assert finding.proposals == {"STABLE_DIFFUSION_REPO": SD_MIRROR}
-    assert "set STABLE_DIFFUSION_REPO=" + SD_MIRROR in text_of(finding)
+    assert "put this line in webui-user.bat:\nset STABLE_DIFFUSION_REPO=" + SD_MIRROR in text_of(finding)
+    facts["settings_file"] = "webui.settings.bat"  # one-click package: its updater overwrites webui-user.bat
+    assert "put this line in webui.settings.bat:\nset STABLE_DIFFUSION_REPO=" + SD_MIRROR in text_of(
+        git_check.judge(facts))
 
 
 def test_launch_utils_parsing_variants(tmp_path):

@@ -380,6 +380,18 @@ def test_cuda_11_8_build_thresholds():
     assert gpu.judge(nvidia_facts("450.80.02", torch=torch, platform="linux")).status == "ok"
 
 
+def test_old_driver_with_torch_installed_also_needs_a_reinstall():
+    # The torch in the venv is kept as it is: a new TORCH_INDEX_URL only takes effect with --reinstall-torch.
+    torch = {"kind": "cuda", "cuda": "12.1", "source": "venv", "detail": "2.1.2+cu121", "index_base": INDEX[:-4],
+             "installed": {"version": "2.1.2+cu121", "cuda": "12.1"}, "reinstall": False}
+    f = gpu.judge(nvidia_facts("470.82.01", torch=torch, platform="linux"))
+    advice = "\n".join(render(f.advice, "en"))
+    assert f.status == "error" and 'export TORCH_INDEX_URL="%s/cu118"' % INDEX in advice
+    assert "--reinstall-torch" in advice and "--reinstall-torch" in "\n".join(render(f.advice, "zh"))
+    torch = dict(torch, source="launch_utils.py", installed=None, detail="cu121")
+    assert "--reinstall-torch" not in "\n".join(render(gpu.judge(nvidia_facts("470.82.01", torch=torch)).advice, "en"))
+
+
 def test_windows_amd_with_a1111_names_the_directml_fork():
     adapter = {"name": "AMD Radeon RX 6700 XT", "vendor": "amd", "vram_total": 12 * GB, "source": "registry"}
     facts = base_facts(source="registry", vendor="amd", name=adapter["name"], vram_total=12 * GB, adapters=[adapter])

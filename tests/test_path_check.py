@@ -51,6 +51,9 @@ def test_anaconda_python_first_warns(tmp_path):
     os.remove(os.path.join(env["SD_TEST_BIN"], "python3.10"))
     result = run_json([str(tmp_path / "w"), "--offline"], env=env)[2]["path"]
     assert result["status"] == "warn" and "anaconda" in result["detail"]
+    # webui.sh reads python_cmd, not PYTHON (webui-facts.md §3)
+    assert any("Set python_cmd in the settings file" in a for a in result["advice"]), result["advice"]
+    assert not any("PYTHON" in a for a in result["advice"])
 
 
 def win(pythons, git="C:\\Program Files\\Git\\cmd\\git.exe", missing=(), python_setting=None):
@@ -85,6 +88,7 @@ def test_windows_foreign_pythons_first():
         assert f.status == "warn", foreign
         assert name in f.detail_lines()[0].render("en")
         assert name in f.detail_lines()[0].render("zh")
+        assert any("Set PYTHON in the settings file" in a.render("en") for a in f.advice)
 
 
 def test_windows_no_git_and_missing_entries():

@@ -181,3 +181,23 @@ def test_windows_alternative_with_spaces_is_quoted_and_proposed():
 def test_windows_not_found_mentions_9009():
     f = python_check.judge(win(None))
     assert f.status == "error" and "9009" in f.detail_lines()[0].render("en")
+
+
+def test_advice_names_the_file_the_launcher_reads_last(tmp_path):
+    # webui.bat (1.7+) calls an existing webui.settings.bat after webui-user.bat's lines: a PYTHON line added to
+    # webui-user.bat would be overridden there, so the advice names the file the writer uses.
+    from writer_support import make_ctx
+
+    from sd_doctor.checks._common import settings_file
+
+    plain = make_webui(str(tmp_path / "plain"))
+    with_settings = make_webui(str(tmp_path / "with"), {"webui.settings.bat": "@echo off\r\nset PYTHON=python\r\n"})
+    assert settings_file(make_ctx(plain)) == "webui-user.bat"
+    assert settings_file(make_ctx(with_settings)) == "webui.settings.bat"
+    assert settings_file(make_ctx(with_settings, platform="linux")) == "webui-user.sh"
+    alt = {"version": "3.10.6", "path": "C:\\Python310\\python.exe", "bits": 64, "runs": True}
+    facts = win("C:\\Python312\\python.exe", info("3.12.1"), alternatives=[alt])
+    facts["settings_file"] = settings_file(make_ctx(with_settings))
+    advice = " ".join(a.render("en") for a in python_check.judge(facts).advice)
+    assert "put this line in webui.settings.bat:\nset PYTHON=C:\\Python310\\python.exe" in advice
+    assert "webui-user.bat" not in advice

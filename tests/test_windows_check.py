@@ -25,14 +25,22 @@ def test_windows_10_with_everything_fine():
     assert "Windows 10 (build 19045)" in en(f)
 
 
-@pytest.mark.parametrize("major,minor", [(6, 1), (6, 3)])
-def test_windows_7_and_8_need_the_dll_workaround(major, minor):
+@pytest.mark.parametrize("major,minor", [(6, 0), (6, 1)])
+def test_windows_7_and_older_need_the_dll_workaround(major, minor):
     f = windows.judge(win(major, minor, 7601))
     assert f.status == "error"
     text = " ".join(en(f))
     assert "api-ms-win-core-path-l1-1-0.dll" in text
     assert "C:\\Windows\\System32" in text and "C:\\Windows\\SysWOW64" in text
     assert "api-ms-win-core-path" in " ".join(a.render("zh") for a in f.advice)
+
+
+@pytest.mark.parametrize("major,minor", [(6, 2), (6, 3)])
+def test_windows_8_has_the_dll(major, minor):
+    # api-ms-win-core-path-l1-1-0.dll ships with Windows 8 and later: the workaround is for Windows 7 only.
+    f = windows.judge(win(major, minor, 9600))
+    assert f.status == "ok"
+    assert "api-ms-win-core-path" not in " ".join(en(f))
 
 
 @pytest.mark.parametrize("long_paths", [False, None])

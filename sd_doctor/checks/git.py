@@ -8,7 +8,7 @@ uses. Local health (ownership, valid clone, pinned commit) needs no network and 
 import os
 import time
 
-from sd_doctor.checks._common import delete_folder_command
+from sd_doctor.checks._common import delete_folder_command, settings_file
 from sd_doctor.finding import Finding
 from sd_doctor.redact import redact
 from sd_doctor.text import T
@@ -50,7 +50,7 @@ def probe(ctx):
     deadline = time.monotonic() + budget(ctx.timeout)
     webui_dir = ctx.webui_dir
     facts = {"platform": ctx.platform, "webui_dir": webui_dir, "offline": bool(ctx.offline),
-             "timeout": ctx.timeout}
+             "timeout": ctx.timeout, "settings_file": settings_file(ctx)}
     git = gitprobe.find_git(ctx, deadline)
     facts["git"] = dict(git)
     installed = any(os.path.isfile(os.path.join(webui_dir, n)) for n in ("launch.py", "webui.bat", "webui.sh"))
@@ -133,11 +133,11 @@ def _listdir(path):
 
 # -- judging -----------------------------------------------------------------------------------------------------
 
-def _settings_line(platform, name, value):
+def _settings_line(platform, name, value, where=None):
     if platform == "windows":
-        return T("put this line in webui-user.bat:\n{l}", "在 webui-user.bat 中写入这一行：\n{l}",
+        return T("put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}", f=where or "webui-user.bat",
                  l="set %s=%s" % (name, value))
-    return T("put this line in webui-user.sh:\n{l}", "在 webui-user.sh 中写入这一行：\n{l}",
+    return T("put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}", f=where or "webui-user.sh",
              l="export %s=%s" % (name, value))
 
 
@@ -230,7 +230,7 @@ def judge(facts):
                  "未找到含仓库地址的 modules/launch_utils.py：未检查所需仓库。"))
     reachable = 0
     for repo in repos:
-        _judge_repo(f, platform, repo, timeout, bool(facts.get("offline")))
+        _judge_repo(f, platform, repo, timeout, bool(facts.get("offline")), facts.get("settings_file"))
         if (repo.get("remote") or {}).get("state") == "reachable":
             reachable += 1
     if facts.get("offline"):
@@ -304,7 +304,7 @@ def _safe_directory(platform, path):
     return safe_directory_command(platform, path)
 
 
-def _judge_repo(f, platform, repo, timeout, offline):
+def _judge_repo(f, platform, repo, timeout, offline, where=None):
     folder = repo.get("folder") or repo["url_var"]
     label = T("repositories/{n}", "repositories/{n}", n=folder)
     local = repo.get("local") or {}
@@ -325,7 +325,7 @@ def _judge_repo(f, platform, repo, timeout, offline):
               "Stable Diffusion 仓库 {u} 已不存在或要求身份验证（默认仓库已于 2025 年 12 月被删除，#17204）："
               "安装会停在 \"Couldn't clone Stable Diffusion\"。", u=url),
             T("Use the maintainers' mirror: {l}", "改用维护者提供的镜像：{l}",
-              l=_settings_line(platform, SD_REPO_VAR, SD_MIRROR)))
+              l=_settings_line(platform, SD_REPO_VAR, SD_MIRROR, where)))
         f.proposals[SD_REPO_VAR] = SD_MIRROR
         return
     if remote is None or state == "reachable":
@@ -336,7 +336,7 @@ def _judge_repo(f, platform, repo, timeout, offline):
         add(T("Repository {u} ({v}) is gone or asks for credentials{d}.", "仓库 {u}（{v}）已不存在或要求身份验证{d}。",
               u=url, v=repo["url_var"], d=_detail(remote)),
             T("Point {v} at a working copy of it: {l}", "把 {v} 指向一个可用的副本：{l}", v=repo["url_var"],
-              l=_settings_line(platform, repo["url_var"], "<URL>")))
+              l=_settings_line(platform, repo["url_var"], "<URL>", where)))
         return
     if not needs_network:
         f.ok(T("{u} is unreachable ({r}), but {w} is already cloned at its pinned commit.",

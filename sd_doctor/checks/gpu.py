@@ -463,6 +463,9 @@ def _judge_nvidia_torch(f, facts, torch, platform_name):
             line = ("set TORCH_INDEX_URL=%s" % url) if platform_name == "windows" else ('export TORCH_INDEX_URL="%s"' % url)
             f.advise(T("If you cannot update the driver: a CUDA 11.8 build of torch runs on this driver:\n{line}",
                        "如果无法更新驱动：CUDA 11.8 版 torch 可以在此驱动上运行：\n{line}", line=line))
+            again = _reinstall_advice(torch)  # TORCH_INDEX_URL changes nothing while torch is installed
+            if again:
+                f.advise(again)
     cc = _cuda_tuple(facts.get("compute_capability"))
     if cc and cc[0] >= 10 and _cuda_tuple(cuda) < BLACKWELL_MIN_CUDA:
         f.error(T("{name} has compute capability {cc} (RTX 50 / Blackwell): {t} has no kernels for it (\"no kernel "

@@ -58,9 +58,9 @@ def judge(facts):
     if real and real[0]["kind"] and pythons[0] is real[0]:
         f.warn(T("The first Python on PATH belongs to {k}: {p}", "PATH 中第一个 Python 属于 {k}：{p}", k=real[0]["kind"],
                  p=real[0]["path"]),
-               T("Set PYTHON in the settings file to your Python 3.10 (see the python check), or move its folder "
-                 "ahead of {k}'s on PATH.", "在设置文件中把 PYTHON 设为你的 Python 3.10（见 python 检查），或在 PATH 中把它移到 {k} 之前。",
-                 k=real[0]["kind"]))
+               T("Set {v} in the settings file to your Python 3.10 (see the python check), or move its folder "
+                 "ahead of {k}'s on PATH.", "在设置文件中把 {v} 设为你的 Python 3.10（见 python 检查），或在 PATH 中把它移到 {k} 之前。",
+                 k=real[0]["kind"], v="PYTHON" if windows else "python_cmd"))
     if not facts.get("git"):
         if facts.get("git_setting"):
             f.ok(T("git is not on PATH, but GIT is set ({g}).", "PATH 中没有 git，但已设置 GIT（{g}）。", g=facts["git_setting"]))

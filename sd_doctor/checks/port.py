@@ -9,6 +9,7 @@ import errno
 import socket
 import time
 
+from sd_doctor.checks._common import settings_file
 from sd_doctor.finding import Finding
 from sd_doctor.text import T
 
@@ -102,7 +103,8 @@ def probe(ctx):
     args = ctx.commandline_args or []
     variables = ctx.launch["variables"]
     windows = ctx.platform == "windows"
-    facts = {"platform": ctx.platform, "commandline_split": ctx.commandline_args is not None}
+    facts = {"platform": ctx.platform, "commandline_split": ctx.commandline_args is not None,
+             "settings_file": settings_file(ctx)}
     nowebui = "--nowebui" in args
     pinned_value = flag_value(args, "--port")
     port = None
@@ -199,8 +201,8 @@ def _holder_text(holder):
              e=holder.get("error") or "?")
 
 
-def _use_port_advice(platform, port):
-    where = "webui-user.bat" if platform == "windows" else "webui-user.sh"
+def _use_port_advice(platform, port, where=None):
+    where = where or ("webui-user.bat" if platform == "windows" else "webui-user.sh")
     return T("Use the free port {n}: add --port {n} to COMMANDLINE_ARGS in {f}.",
              "改用空闲端口 {n}：在 {f} 的 COMMANDLINE_ARGS 中加入 --port {n}。", n=port, f=where)
 
@@ -272,8 +274,9 @@ def judge(facts):
             add(T("Binding {w} is not permitted ({e}).", "不允许绑定 {w}（{e}）。", w=where, e=bind.get("error")))
         elif not covering:
             f.warn(T("Binding {w} failed: {e}", "绑定 {w} 失败：{e}", w=where, e=bind.get("error")))
-    if next_free and f.status in ("warn", "error") and (bind.get("ok") is False or covering):
-        f.advise(_use_port_advice(platform, next_free))
+    # Only a pinned port needs a new --port: unpinned, gradio moves on by itself, and writing --port would pin it.
+    if next_free and f.status == "error" and (bind.get("ok") is False or covering):
+        f.advise(_use_port_advice(platform, next_free, facts.get("settings_file")))
         f.proposals["port"] = next_free
     if platform == "windows" and f.status in ("warn", "error"):
         f.advise(ASYNCIO_ADVICE)

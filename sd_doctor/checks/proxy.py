@@ -9,6 +9,7 @@ variable is set. Credentials never appear in facts or messages: URLs are redacte
 import os
 import time
 
+from sd_doctor.checks._common import settings_file
 from sd_doctor.finding import Finding
 from sd_doctor.text import T
 
@@ -114,7 +115,8 @@ def probe(ctx):
     variables, sources = launch["variables"], launch["source"]
     facts = {"platform": ctx.platform, "offline": bool(ctx.offline), "timeout": ctx.timeout, "entries": [],
              "reach": {}, "registry": None, "registry_active": False, "pysocks": None, "python": None,
-             "pip_source": None, "no_proxy": None, "python_proxies": [], "targets": []}
+             "pip_source": None, "no_proxy": None, "python_proxies": [], "targets": [],
+             "settings_file": settings_file(ctx)}
     python = webui_python(ctx)
     facts["python"] = python
     # pip may take seconds to start on a slow machine: it gets most of the time, the probes of its proxies the rest.
@@ -394,8 +396,10 @@ def _judge_no_proxy(f, facts):
              "已启用代理，但 NO_PROXY 中没有 {m}：gradio 检查本地服务器时会经过代理而失败，报 \"When localhost is not "
              "accessible, a shareable link must be created\"（#9089）。", m=", ".join(missing)),
            T("Put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}",
-             f="webui-user.bat" if platform == "windows" else "webui-user.sh",
-             l=("set NO_PROXY=%s" if platform == "windows" else "export NO_PROXY=%s") % new_value))
+             f=facts.get("settings_file") or ("webui-user.bat" if platform == "windows" else "webui-user.sh"),
+             # bash keeps no_proxy and NO_PROXY apart and Python reads the lowercase one first: set both there.
+             l=("set NO_PROXY=%s" % new_value) if platform == "windows" else
+             ("export NO_PROXY=%s no_proxy=%s" % (new_value, new_value))))
     f.proposals["NO_PROXY"] = new_value
     registry_only = all(e["origin"] == "registry" for e in active)
     if registry_only:

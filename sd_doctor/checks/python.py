@@ -2,7 +2,7 @@
 
 import os
 
-from sd_doctor.checks._common import delete_folder_command
+from sd_doctor.checks._common import delete_folder_command, settings_file
 from sd_doctor.finding import Finding
 from sd_doctor.text import T
 
@@ -43,7 +43,7 @@ def probe(ctx):
     resolved = resolve(command, entries, ctx.host)
     facts = {"platform": ctx.platform, "command": command, "source": source, "resolved": resolved,
              "kind": classify(resolved), "info": None, "alternatives": [],
-             "unreadable_settings": ctx.launch.get("unreadable") or {}}
+             "unreadable_settings": ctx.launch.get("unreadable") or {}, "settings_file": settings_file(ctx)}
     bound = local_bound(ctx.timeout)
     if resolved:
         facts["info"] = interrogate([resolved], bound)
@@ -140,7 +140,7 @@ def judge(facts):
             best = alternatives[0]
             f.advise(T("Use Python {v} found at {p}: put this line in {f}:\n{line}",
                        "使用已找到的 Python {v}（{p}）：在 {f} 中写入这一行：\n{line}", v=best["version"], p=best["path"],
-                       f=_settings_file(platform), line=_setting_line(platform, best["path"])))
+                       f=facts.get("settings_file") or _settings_file(platform), line=_setting_line(platform, best["path"])))
             f.proposals["PYTHON"] = best["path"]
         else:
             f.advise(_install_advice(platform))

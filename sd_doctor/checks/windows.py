@@ -28,7 +28,8 @@ def probe(ctx):
 def _judge_windows(f, facts):
     os_facts = facts.get("os") or {}
     major = os_facts.get("major")
-    if major is not None and major < 10:
+    # The DLL came with Windows 8 (6.2): only Windows 7 and older lack it (webui-facts.md §9).
+    if major is not None and (major, os_facts.get("minor") or 0) < (6, 2):
         f.error(T("Windows {v} is older than Windows 10: Python 3.9 and newer fail with "
                   "\"api-ms-win-core-path-l1-1-0.dll is missing\".",
                   "Windows {v} 早于 Windows 10：Python 3.9 及以上会报 \"api-ms-win-core-path-l1-1-0.dll is missing\"。",
