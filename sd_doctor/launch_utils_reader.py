@@ -30,6 +30,17 @@ _CLONE_RE = re.compile(r"""git_clone\(\s*(?P<var>[A-Za-z_][A-Za-z0-9_]*)\s*,\s*(
 CANDIDATE_FILES = (("modules", "launch_utils.py"), ("launch.py",))
 
 
+def installed_texts(webui_dir):
+    """(file name, text) of each launcher file that exists, newest layout first: launch_utils.py (v1.3+), launch.py."""
+    for rel in CANDIDATE_FILES:
+        path = os.path.join(webui_dir, *rel)
+        if os.path.isfile(path):
+            try:
+                yield path, read_text_lenient(path)
+            except OSError:
+                continue
+
+
 def parse(text):
     """[{'url_var', 'commit_var', 'default_url', 'default_commit', 'folder'}] in the file's order."""
     commits = {}
@@ -59,14 +70,11 @@ def read(webui_dir, variables, sources=None):
     from.
     """
     sources = sources or {}
-    path = None
-    for rel in CANDIDATE_FILES:
-        candidate = os.path.join(webui_dir, *rel)
-        if os.path.isfile(candidate):
-            text = read_text_lenient(candidate)
-            if "_REPO" in text:
-                path = candidate
-                break
+    path = text = None
+    for candidate, candidate_text in installed_texts(webui_dir):
+        if "_REPO" in candidate_text:
+            path, text = candidate, candidate_text
+            break
     if path is None:
         return {"file": None, "repos": []}
     repos = []

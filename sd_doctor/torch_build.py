@@ -94,16 +94,13 @@ def describe(webui_dir, variables, tokens, venv_dir):
              "installed": None, "reinstall": "--reinstall-torch" in (tokens or [])}
     default_url = None
     default_file = None
-    for rel in (("modules", "launch_utils.py"), ("launch.py",)):
-        path = os.path.join(webui_dir, *rel)
-        if os.path.isfile(path):
-            try:
-                url = default_index_url(read_text_lenient(path))
-            except OSError:
-                url = None
-            if url:
-                default_url, default_file = url, rel[-1]
-                break
+    from sd_doctor.launch_utils_reader import installed_texts
+
+    for path, text in installed_texts(webui_dir):
+        url = default_index_url(text)
+        if url:
+            default_url, default_file = url, os.path.basename(path)
+            break
     env_url = variables.get("TORCH_INDEX_URL")
     command = variables.get("TORCH_COMMAND")
     facts["index_url"] = env_url or default_url

@@ -25,8 +25,7 @@ def budget(timeout):
 
 def webui_python(ctx):
     """The interpreter the web UI runs in: the venv's when it exists, else the configured one. Path or None."""
-    from sd_doctor.checks.python import configured_command, resolve
-    from sd_doctor.interpreters import split_path
+    from sd_doctor.checks.python import launcher_python
     from sd_doctor.launch_settings import venv_path
 
     if not ctx.options.no_venv:
@@ -36,11 +35,7 @@ def webui_python(ctx):
                 os.path.join(venv, "bin", "python")
             if os.path.isfile(candidate):
                 return candidate
-    entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
-    command, _ = configured_command(ctx)
-    if command is None:
-        command = "python3.10" if resolve("python3.10", entries, ctx.host) else "python3"
-    return resolve(command, entries, ctx.host)
+    return launcher_python(ctx)[2]
 
 
 def _python_env(ctx):

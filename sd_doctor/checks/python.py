@@ -31,16 +31,29 @@ def resolve(command, path_entries, host):
     return matches[0] if matches else None
 
 
+def launcher_python(ctx):
+    """(command, where it came from, resolved path or None): the interpreter the launcher will start, found once
+    per run and shared by the checks that need it (python, proxy)."""
+
+    def compute():
+        from sd_doctor.interpreters import split_path
+
+        entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
+        command, source = configured_command(ctx)
+        if command is None:  # webui.sh: python3.10 when there is one, else python3
+            command = "python3.10" if resolve("python3.10", entries, ctx.host) else "python3"
+        return command, source, resolve(command, entries, ctx.host)
+
+    return ctx.cached("launcher_python", compute)
+
+
 def probe(ctx):
     from sd_doctor.interpreters import classify, find_alternatives, interrogate, is_good_for_webui, local_bound, \
         split_path
     from sd_doctor.launch_settings import venv_path
 
     entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
-    command, source = configured_command(ctx)
-    if command is None:  # webui.sh: python3.10 when there is one, else python3
-        command = "python3.10" if resolve("python3.10", entries, ctx.host) else "python3"
-    resolved = resolve(command, entries, ctx.host)
+    command, source, resolved = launcher_python(ctx)
     facts = {"platform": ctx.platform, "command": command, "source": source, "resolved": resolved,
              "kind": classify(resolved), "info": None, "alternatives": [],
              "unreadable_settings": ctx.launch.get("unreadable") or {}, "settings_file": settings_file(ctx)}
