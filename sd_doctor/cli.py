@@ -8,8 +8,8 @@ import os
 import sys
 
 from sd_doctor import __version__
-from sd_doctor.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, UserError
-from sd_doctor.text import T
+from sd_doctor.core.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, UserError
+from sd_doctor.core.text import T
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -92,7 +92,7 @@ def main(argv=None):
         return EXIT_OK
     lang = "en"
     try:
-        from sd_doctor import platforms
+        from sd_doctor import host as platforms
 
         host = platforms.current()
         lang = detect_lang(argv, host.locale_names())
@@ -123,10 +123,10 @@ def _make_output_safe():
 
 
 def run(args, host, lang):
-    from sd_doctor.context import Context, Options
-    from sd_doctor.finding import ERROR
-    from sd_doctor.report import to_json, to_text
-    from sd_doctor.runner import run_checks
+    from sd_doctor.core.context import Context, Options
+    from sd_doctor.core.finding import ERROR
+    from sd_doctor.report.render import to_json, to_text
+    from sd_doctor.core.runner import run_checks
 
     webui_dir = os.path.abspath(os.path.expanduser(args.webui_dir))
     if os.path.exists(webui_dir) and not os.path.isdir(webui_dir):
@@ -148,7 +148,8 @@ def run(args, host, lang):
 
 def plan_and_write(ctx, findings):
     """The planner's flags and the writer's result: (JSON 'settings' dict or None, text lines for the report)."""
-    from sd_doctor import planner, writer
+    from sd_doctor.plan import flags as planner
+    from sd_doctor.write import settings as writer
 
     by_id = dict((f.id, f) for f in findings)
     plan = planner.plan(ctx, by_id)

@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sd_doctor import argquote, batfile, shfile
+from sd_doctor.formats import args as argquote
+from sd_doctor.formats import bat as batfile
+from sd_doctor.formats import sh as shfile
 
 CMD_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00\x1a"),
                    max_size=40)

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 
 from sd_doctor.checks import disk
-from sd_doctor.context import Context, Options
-from sd_doctor.runner import run_one
+from sd_doctor.core.context import Context, Options
+from sd_doctor.core.runner import run_one
 
 GB = 1024 ** 3
 

@@ -15,9 +15,9 @@ import pytest
 from conftest import ROOT, machine_env, make_webui, run_cli
 from writer_support import make_ctx, read_bytes, run_writer, write_bytes
 
-from sd_doctor.atomic import TEST_PAUSE_ENV
-from sd_doctor.finding import Finding
-from sd_doctor.text import T
+from sd_doctor.write.atomic import TEST_PAUSE_ENV
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.text import T
 
 USER_SH = b"#!/bin/bash\n# my own notes\nexport COMMANDLINE_ARGS=\"--api --ckpt-dir '/srv/my models'\"\nexport MY_OWN=1\n"
 
@@ -132,7 +132,7 @@ def test_killed_between_temp_and_replace_leaves_the_original(machine):
 LOOP = r"""
 import os, sys
 sys.path.insert(0, sys.argv[2])
-from sd_doctor import atomic
+from sd_doctor.write import atomic
 path = sys.argv[1]
 a = b"A" * 400000 + b"\n"
 b = b"B" * 300000 + b"\n"
@@ -228,7 +228,7 @@ def test_remedy_outside_the_web_ui_folder_needs_the_advice_to_name_it(tmp_path):
     root = make_webui(str(tmp_path / "webui"))
     outside = str(tmp_path / "elsewhere" / "venv")
     os.makedirs(outside)
-    from sd_doctor import remedies
+    from sd_doctor.write import remedies
 
     f = Finding("venv", T("venv", "venv"))
     f.remedies.append({"action": "rename-aside", "path": outside})
@@ -250,7 +250,7 @@ def test_settings_error_applies_no_remedy(tmp_path):
     root = make_webui(str(tmp_path / "webui"), {"webui-user.bat": b"\x00\x01binary"})
     venv = os.path.join(root, "venv")
     os.makedirs(venv)
-    from sd_doctor.errors import UserError
+    from sd_doctor.core.errors import UserError
 
     with pytest.raises(UserError):
         run_writer(make_ctx(root, "windows", fix=True), {"PYTHON": r"C:\Py\python.exe"},

@@ -10,7 +10,7 @@ import pytest
 from conftest import cli_env, make_webui, run_json
 from net_servers import GitHttpServer, Tarpit, Tinyproxy, free_port, git, launch_utils_text, make_repo
 from sd_doctor.checks import git as git_check
-from sd_doctor.context import Context, Options
+from sd_doctor.core.context import Context, Options
 
 SD_MIRROR = "https://github.com/w-e-w/stablediffusion.git"
 
@@ -293,7 +293,7 @@ def test_windows_deleted_default_repo_offline_still_proposes_mirror():
 
 
 def test_launch_utils_parsing_variants(tmp_path):
-    from sd_doctor import launch_utils_reader
+    from sd_doctor.launcher import launch_utils as launch_utils_reader
 
     text = ("import os\n"
             "def prepare_environment():\n"

@@ -15,7 +15,7 @@ from nvml_stub.build import GB, CompilerMissing, build, write_config
 from test_safetensors import SD1_NAMES, SDXL_NAMES, write_safetensors
 
 from sd_doctor.checks import gpu
-from sd_doctor.text import render
+from sd_doctor.core.text import render
 
 MIB = 1024 ** 2
 INDEX = "https://torch-wheels.example/whl"  # written into the stand-in launch_utils.py; advice must reuse it
@@ -458,7 +458,7 @@ def test_select_device_rules():
 
 # -- the torch build, read from real files ----------------------------------------------------------------------
 def test_torch_build_sources_in_order(tmp_path):
-    from sd_doctor import torch_build
+    from sd_doctor.probes import torch_build
 
     webui = webui_with(tmp_path)
     venv = os.path.join(webui, "venv")
@@ -481,7 +481,7 @@ def test_torch_build_sources_in_order(tmp_path):
 
 
 def test_torch_build_from_a_2022_launch_py(tmp_path):
-    from sd_doctor import torch_build
+    from sd_doctor.probes import torch_build
 
     root = make_webui(str(tmp_path / "old"), {"launch.py": (
         "import os\ntorch_command = os.environ.get('TORCH_COMMAND', \"pip install torch==1.12.1+cu113 "
@@ -498,7 +498,7 @@ def test_nvml_probe_in_process_reports_a_missing_library(tmp_path):
         pytest.skip("this machine has a real NVML")
     import subprocess
 
-    code = "import json; from sd_doctor import nvml_probe; print(json.dumps(nvml_probe.query()))"
+    code = "import json; from sd_doctor.probes import nvidia; print(json.dumps(nvidia.query()))"
     out = subprocess.run([sys.executable, "-c", code], env=cli_env({"LD_LIBRARY_PATH": str(tmp_path)}),
                          capture_output=True, text=True, timeout=30)
     import json

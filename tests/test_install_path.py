@@ -6,8 +6,8 @@ import subprocess
 import pytest
 
 from sd_doctor.checks import install_path
-from sd_doctor.context import Context, Options
-from sd_doctor.runner import run_one
+from sd_doctor.core.context import Context, Options
+from sd_doctor.core.runner import run_one
 
 
 def probe_and_judge(path, environ=None):

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from conftest import make_webui
-from sd_doctor import launch_settings as ls
-from sd_doctor import webui
+from sd_doctor.launcher import settings as ls
+from sd_doctor.launcher import layout as webui
 
 L17 = {"calls_settings_bat": True, "generation": "1.7+"}
 

@@ -41,10 +41,9 @@ def test_every_supported_python_runs_the_cli_from_source(minor, tmp_path):
     if not exe:
         pytest.skip("Python %s is not installed" % minor)
     env = machine_env(str(tmp_path), extra={"PYTHONPYCACHEPREFIX": str(tmp_path / "pyc")})
-    script = ("import pkgutil, importlib, sys, sd_doctor, sd_doctor.checks, sd_doctor.platforms\n"
-              "for pkg in (sd_doctor, sd_doctor.checks, sd_doctor.platforms):\n"
-              "    for m in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + '.'):\n"
-              "        if m.name != 'sd_doctor.__main__': importlib.import_module(m.name)\n"
+    script = ("import pkgutil, importlib, sys, sd_doctor\n"
+              "for m in pkgutil.walk_packages(sd_doctor.__path__, 'sd_doctor.'):\n"
+              "    if m.name != 'sd_doctor.__main__': importlib.import_module(m.name)\n"
               "from sd_doctor.cli import main\n"
               "sys.exit(main(sys.argv[1:]))\n")
     r = subprocess.run([exe, "-c", script, str(tmp_path / "w"), "--offline", "--json"], capture_output=True,

@@ -57,7 +57,7 @@ def test_anaconda_python_first_warns(tmp_path):
 
 
 def win(pythons, git="C:\\Program Files\\Git\\cmd\\git.exe", missing=(), python_setting=None):
-    from sd_doctor.interpreters import classify
+    from sd_doctor.probes.interpreters import classify
 
     return {"platform": "windows", "entries": [], "missing": list(missing), "git": git, "git_setting": None,
             "python_setting": python_setting, "pythons": [{"path": p, "kind": classify(p)} for p in pythons]}

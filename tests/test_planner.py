@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sd_doctor.context import Context, Options
-from sd_doctor.finding import Finding
-from sd_doctor.planner import LADDER_FLAGS, plan, plan_flags
-from sd_doctor.text import T, render
+from sd_doctor.core.context import Context, Options
+from sd_doctor.core.finding import Finding
+from sd_doctor.plan.flags import LADDER_FLAGS, plan, plan_flags
+from sd_doctor.core.text import T, render
 
 GB = 1024 ** 3
 RTX = "NVIDIA GeForce RTX 3060"

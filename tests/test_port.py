@@ -9,7 +9,7 @@ import pytest
 
 from conftest import cli_env, make_webui, run_json
 from sd_doctor.checks import port as port_check
-from sd_doctor.context import Context, Options
+from sd_doctor.core.context import Context, Options
 
 LISTENER = ("import socket,sys,time\n"
             "s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(5)\n"

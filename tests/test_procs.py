@@ -6,9 +6,9 @@ import sys
 import time
 
 
-from sd_doctor.procs import run_bounded
-from sd_doctor.runner import run_checks
-from sd_doctor.context import Context, Options
+from sd_doctor.host.procs import run_bounded
+from sd_doctor.core.runner import run_checks
+from sd_doctor.core.context import Context, Options
 
 SH = shutil.which("sh") or "/bin/sh"
 

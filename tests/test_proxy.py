@@ -12,9 +12,9 @@ import pytest
 
 from conftest import cli_env, make_webui, run_cli, run_json
 from net_servers import GitHttpServer, Tarpit, Tinyproxy, free_port, launch_utils_text, make_repo
-from sd_doctor import proxies
+from sd_doctor.probes import proxies
 from sd_doctor.checks import proxy as proxy_check
-from sd_doctor.context import Context, Options
+from sd_doctor.core.context import Context, Options
 
 needs_tinyproxy = pytest.mark.skipif(not (shutil.which("tinyproxy") or os.path.exists("/usr/bin/tinyproxy")),
                                      reason="tinyproxy is not installed")

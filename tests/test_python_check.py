@@ -6,8 +6,8 @@ import pytest
 
 from conftest import machine_env, make_webui, run_json, write_fake_python
 from sd_doctor.checks import python as python_check
-from sd_doctor.context import Context, Options
-from sd_doctor.runner import run_one
+from sd_doctor.core.context import Context, Options
+from sd_doctor.core.runner import run_one
 
 PYENV = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
 

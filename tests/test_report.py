@@ -10,10 +10,10 @@ import string
 import pytest
 
 from conftest import ROOT
-from sd_doctor.context import Context, Options
-from sd_doctor.finding import Finding
-from sd_doctor.report import ASCII_MARKS, UNICODE_MARKS, marks_for, to_json, to_text, use_colour
-from sd_doctor.text import T, join, render_tree
+from sd_doctor.core.context import Context, Options
+from sd_doctor.core.finding import Finding
+from sd_doctor.report.render import ASCII_MARKS, UNICODE_MARKS, marks_for, to_json, to_text, use_colour
+from sd_doctor.core.text import T, join, render_tree
 
 CJK = re.compile(u"[\u4e00-\u9fff]")
 

@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
-from sd_doctor import model_family
-from sd_doctor.safetensors_header import HeaderError, read_header, tensor_names
+from sd_doctor.probes import checkpoints as model_family
+from sd_doctor.formats.safetensors import HeaderError, read_header, tensor_names
 
 SD1_NAMES = ["cond_stage_model.transformer.text_model.embeddings.token_embedding.weight",
              "model.diffusion_model.input_blocks.0.0.weight", "first_stage_model.decoder.conv_in.weight"]

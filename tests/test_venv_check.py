@@ -8,8 +8,8 @@ import pytest
 
 from conftest import make_webui
 from sd_doctor.checks import venv as venv_check
-from sd_doctor.context import Context, Options
-from sd_doctor.runner import run_one
+from sd_doctor.core.context import Context, Options
+from sd_doctor.core.runner import run_one
 from test_python_check import real_python
 
 PY310 = real_python("3.10")
@@ -116,7 +116,7 @@ def test_windows_broken_venv_commands():
 
 def test_windows_venv_dir_setting(tmp_path):
     """VENV_DIR from webui-user.bat decides which folder is checked (Windows launch settings on this machine)."""
-    from sd_doctor import launch_settings
+    from sd_doctor.launcher import settings as launch_settings
 
     root = make_webui(str(tmp_path / "webui"), {"webui-user.bat": "@echo off\r\nset VENV_DIR=-\r\ncall webui.bat\r\n"})
     launch = launch_settings.read(root, "windows", {}, {"calls_settings_bat": True, "generation": "1.7+"})

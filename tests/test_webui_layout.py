@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from conftest import make_webui
-from sd_doctor import webui
+from sd_doctor.launcher import layout as webui
 
 
 @pytest.mark.parametrize("generation", ["2022", "2023", "1.7+"])

@@ -26,27 +26,6 @@ if winebed.wine_command() is None:
     pytest.skip("Wine is not installed: the Windows tier did not run", allow_module_level=True)
 
 
-# -- which parts are still stubs (other issues) -------------------------------------------------------------------
-def _read(rel):
-    with open(os.path.join(ROOT, rel), encoding="utf-8") as fh:
-        return fh.read()
-
-
-def _check_is_stub(check_id):
-    return "Not implemented yet" in _read(os.path.join("sd_doctor", "checks", check_id + ".py"))
-
-
-def _writer_is_placeholder():
-    return "Placeholder until the writer is built" in _read(os.path.join("sd_doctor", "writer.py"))
-
-
-needs_proxy_check = pytest.mark.skipif(_check_is_stub("proxy"), reason="needs issue 3: the proxy check is a stub")
-needs_git_check = pytest.mark.skipif(_check_is_stub("git"), reason="needs issue 3: the git check is a stub")
-needs_port_check = pytest.mark.skipif(_check_is_stub("port"), reason="needs issue 3: the port check is a stub")
-needs_gpu_check = pytest.mark.skipif(_check_is_stub("gpu"), reason="needs issue 4: the gpu check is a stub")
-needs_writer = pytest.mark.skipif(_writer_is_placeholder(),
-                                  reason="needs issue 5: sd_doctor/writer.py is still the placeholder (no --fix)")
-
 TIMEOUT = "15"  # --timeout: Windows processes start slower under Wine, and two cores are shared
 CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "port", "gpu"]
 
@@ -166,7 +145,6 @@ def test_python_missing_from_path_and_the_registered_one_is_proposed(prefix, reg
     assert best["executable"].lower() == registered_python.lower(), best
 
 
-@needs_writer
 def test_fix_writes_webui_user_bat_and_cmd_delivers_the_variables(prefix, registered_python, python_webui):
     result, doc, checks = doctor_json(prefix, prefix.win(python_webui), "--offline", "--fix")
     settings = doc.get("settings")
@@ -203,7 +181,6 @@ def test_fix_writes_webui_user_bat_and_cmd_delivers_the_variables(prefix, regist
 INTERNET_SETTINGS = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings"
 
 
-@needs_proxy_check
 def test_proxy_set_only_in_the_registry_is_found(prefix):
     webui = make_webui(prefix.unix(r"C:\sd\webui-proxy"))
     port = free_port()  # nothing listens there: a dead proxy on loopback
@@ -282,7 +259,6 @@ def test_psutil_failures_do_not_hide_the_memory_facts(bare_run):
     assert "RAM" in win["detail"], win
 
 
-@needs_git_check
 def test_missing_git_is_reported(bare_run):
     git = bare_run["checks"]["git"]
     assert git["status"] in ("skip", "error"), git
@@ -292,7 +268,6 @@ def test_missing_git_is_reported(bare_run):
     assert path["facts"]["git"] is None, path["facts"]
 
 
-@needs_gpu_check
 def test_missing_nvml_is_reported(bare_run):
     gpu = bare_run["checks"]["gpu"]
     assert gpu["status"] in ("warn", "skip", "error"), gpu
@@ -301,7 +276,6 @@ def test_missing_nvml_is_reported(bare_run):
     assert gpu["facts"]["nvml"]["status"] != "ok" and gpu["facts"]["nvml"]["error"], gpu["facts"]["nvml"]
 
 
-@needs_port_check
 def test_busy_pinned_port_is_reported_though_psutil_cannot_list_processes(bare_run):
     port = bare_run["checks"]["port"]
     assert port["status"] == "error", port

@@ -19,8 +19,8 @@ import pytest
 from conftest import make_webui
 from writer_support import make_ctx, read_bytes, run_writer, write_bytes
 
-from sd_doctor import batfile
-from sd_doctor.planner import Plan
+from sd_doctor.formats import bat as batfile
+from sd_doctor.plan.flags import Plan
 
 WINE = shutil.which("wine") or shutil.which("wine64")
 pytestmark = pytest.mark.skipif(WINE is None, reason="wine is not installed (apt-get install wine64): cannot run cmd")

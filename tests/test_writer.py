@@ -16,10 +16,10 @@ import pytest
 from conftest import cli_env, make_webui, run_cli
 from writer_support import make_ctx, read_bytes, run_writer, write_bytes
 
-from sd_doctor import writer
-from sd_doctor.errors import UserError
-from sd_doctor.planner import Plan
-from sd_doctor.text import render
+from sd_doctor.write import settings as writer
+from sd_doctor.core.errors import UserError
+from sd_doctor.plan.flags import Plan
+from sd_doctor.core.text import render
 
 BASH = shutil.which("bash")
 DEFAULT_USER_BAT = b"@echo off\r\n\r\nset PYTHON=\r\nset GIT=\r\nset VENV_DIR=\r\nset COMMANDLINE_ARGS=\r\n\r\ncall webui.bat\r\n"
@@ -333,7 +333,7 @@ def test_templates_ship_in_the_package():
         else:
             assert b"\r" not in data
     settings = read_bytes(os.path.join(folder, "webui.settings.bat")).decode()
-    from sd_doctor import batfile
+    from sd_doctor.formats import bat as batfile
     assert not any(batfile.is_call_webui(line) for line in settings.splitlines())
 
 

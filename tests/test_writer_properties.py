@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from conftest import make_webui
 from writer_support import make_ctx, read_bytes, run_writer
 
-from sd_doctor.errors import UserError
-from sd_doctor.planner import Plan
+from sd_doctor.core.errors import UserError
+from sd_doctor.plan.flags import Plan
 
 NAMES = ["PYTHON", "GIT", "VENV_DIR", "COMMANDLINE_ARGS", "NO_PROXY", "STABLE_DIFFUSION_REPO", "MY_OWN", "python",
          "no_proxy"]

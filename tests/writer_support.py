@@ -2,10 +2,10 @@
 
 import os
 
-from sd_doctor.context import Context, Options
-from sd_doctor.finding import Finding
-from sd_doctor.platforms.base import Host
-from sd_doctor.text import T, render
+from sd_doctor.core.context import Context, Options
+from sd_doctor.core.finding import Finding
+from sd_doctor.host.base import Host
+from sd_doctor.core.text import T, render
 
 CLEAN_ENV = {"PATH": "/usr/bin:/bin"}
 
@@ -49,7 +49,7 @@ def findings(proposals=None, remedies=None, advice=()):
 
 
 def run_writer(ctx, proposals=None, plan=None, remedies=None):
-    from sd_doctor import writer
+    from sd_doctor.write import settings as writer
 
     result, lines = writer.settings(ctx, findings(proposals, remedies), plan)
     return result, "\n".join(render(lines, ctx.options.lang))

@@ -29,7 +29,7 @@ def settings_file(ctx):
     """The settings file the writer puts the launcher's variables in (writer.choose_target), named in advice so that
     a line the user adds by hand lands where the launcher reads it last; the platform's default file otherwise."""
     def compute():
-        from sd_doctor.writer import choose_target
+        from sd_doctor.write.settings import choose_target
 
         try:
             name = choose_target(ctx).name

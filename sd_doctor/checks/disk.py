@@ -4,8 +4,8 @@ import os
 import tempfile
 
 from sd_doctor.checks._common import gib, nearest_existing
-from sd_doctor.finding import Finding
-from sd_doctor.text import T
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.text import T
 
 ID = "disk"
 TITLE = T("Disk space", "磁盘空间")

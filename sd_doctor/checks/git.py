@@ -9,9 +9,9 @@ import os
 import time
 
 from sd_doctor.checks._common import delete_folder_command, settings_file
-from sd_doctor.finding import Finding
-from sd_doctor.redact import redact
-from sd_doctor.text import T
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.redact import redact
+from sd_doctor.core.text import T
 
 ID = "git"
 TITLE = T("git and repositories", "git 与代码仓库")
@@ -45,7 +45,8 @@ def _wait(futures, deadline, on_timeout):
 def probe(ctx):
     from concurrent.futures import ThreadPoolExecutor
 
-    from sd_doctor import gitprobe, proxies
+    from sd_doctor.probes import git as gitprobe
+    from sd_doctor.probes import proxies
 
     deadline = time.monotonic() + budget(ctx.timeout)
     webui_dir = ctx.webui_dir
@@ -299,7 +300,7 @@ def _judge_local(f, platform, label, path, local, level, is_clone, extension=Fal
 
 
 def _safe_directory(platform, path):
-    from sd_doctor.gitprobe import safe_directory_command
+    from sd_doctor.probes.git import safe_directory_command
 
     return safe_directory_command(platform, path)
 

@@ -9,7 +9,7 @@ silicon's unified memory). Never WMI's AdapterRAM (32-bit, caps at 4 GB).
 The device the web UI uses: ``--device-id N`` (default 0) among the devices ``CUDA_VISIBLE_DEVICES`` leaves visible.
 The facts of that device are at the top level of the facts dict for the planner: vendor, name, vram_total, vram_free,
 driver_version, cuda_driver_version, compute_capability, selected_index, source; plus ``torch`` (the build the web UI
-will run, sd_doctor/torch_build.py) and ``checkpoints`` (model families, sd_doctor/model_family.py).
+will run, sd_doctor/probes/torch_build.py) and ``checkpoints`` (model families, sd_doctor/probes/checkpoints.py).
 """
 
 import os
@@ -17,8 +17,8 @@ import shutil
 import time
 
 from sd_doctor.checks._common import gib
-from sd_doctor.finding import Finding
-from sd_doctor.text import T, join
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.text import T, join
 
 ID = "gpu"
 TITLE = T("GPU", "显卡")
@@ -80,7 +80,7 @@ def parse_smi(text):
 
 
 def _nvidia_smi(ctx, timeout):
-    from sd_doctor.procs import run_bounded
+    from sd_doctor.host.procs import run_bounded
 
     exe = shutil.which("nvidia-smi", path=ctx.environ.get("PATH") or ctx.environ.get("Path"))
     if not exe:
@@ -148,7 +148,10 @@ def _pick_adapter(adapters):
 
 
 def probe(ctx):
-    from sd_doctor import launch_settings, model_family, nvml_probe, torch_build
+    from sd_doctor.launcher import settings as launch_settings
+    from sd_doctor.probes import checkpoints as model_family
+    from sd_doctor.probes import nvidia as nvml_probe
+    from sd_doctor.probes import torch_build
 
     start = time.monotonic()
     end = start + max(1.0, ctx.timeout + 0.4)  # the runner gives up at timeout + 0.8 s

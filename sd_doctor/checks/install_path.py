@@ -5,8 +5,8 @@ import re
 import tempfile
 
 from sd_doctor.checks._common import nearest_existing
-from sd_doctor.finding import Finding
-from sd_doctor.text import T
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.text import T
 
 ID = "install-path"
 TITLE = T("Install path", "安装路径")

@@ -2,15 +2,15 @@
 
 import os
 
-from sd_doctor.finding import Finding
-from sd_doctor.text import T
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.text import T
 
 ID = "path"
 TITLE = T("PATH", "PATH 环境变量")
 
 
 def probe(ctx):
-    from sd_doctor.interpreters import classify, split_path, which_all
+    from sd_doctor.probes.interpreters import classify, split_path, which_all
 
     entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
     names = ctx.host.executable_names
@@ -32,7 +32,7 @@ def probe(ctx):
 
 
 def judge(facts):
-    from sd_doctor.interpreters import STORE_ALIAS, STORE_PYTHON
+    from sd_doctor.probes.interpreters import STORE_ALIAS, STORE_PYTHON
 
     f = Finding(ID, TITLE)
     windows = facts["platform"] == "windows"

@@ -10,8 +10,8 @@ import socket
 import time
 
 from sd_doctor.checks._common import settings_file
-from sd_doctor.finding import Finding
-from sd_doctor.text import T
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.text import T
 
 ID = "port"
 TITLE = T("Port", "端口")
@@ -97,7 +97,7 @@ def _in_ranges(port, ranges):
 
 
 def probe(ctx):
-    from sd_doctor.launch_settings import flag_value
+    from sd_doctor.launcher.settings import flag_value
 
     start = time.monotonic()
     args = ctx.commandline_args or []
@@ -138,7 +138,7 @@ def probe(ctx):
                   "next_free": None, "excluded_ranges": None})
     bind_address = address
     if address not in ("0.0.0.0", "::") and not _is_ip(address):
-        from sd_doctor.proxies import resolve_bounded
+        from sd_doctor.probes.proxies import resolve_bounded
 
         found, error = resolve_bounded(address, port or 0, start + max(0.2, min(2.0, ctx.timeout - 0.3)))
         if error or not found:

@@ -10,8 +10,8 @@ import os
 import time
 
 from sd_doctor.checks._common import settings_file
-from sd_doctor.finding import Finding
-from sd_doctor.text import T
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.text import T
 
 ID = "proxy"
 TITLE = T("Proxy", "代理")
@@ -26,7 +26,7 @@ def budget(timeout):
 def webui_python(ctx):
     """The interpreter the web UI runs in: the venv's when it exists, else the configured one. Path or None."""
     from sd_doctor.checks.python import launcher_python
-    from sd_doctor.launch_settings import venv_path
+    from sd_doctor.launcher.settings import venv_path
 
     if not ctx.options.no_venv:
         venv = venv_path(ctx.webui_dir, ctx.launch)
@@ -48,8 +48,8 @@ def _python_env(ctx):
 
 def _pip_proxies(ctx, python, deadline):
     """([(key, value)], how): pip's own answer when it comes in time, else pip's files read directly."""
-    from sd_doctor import proxies
-    from sd_doctor.procs import run_bounded
+    from sd_doctor.probes import proxies
+    from sd_doctor.host.procs import run_bounded
 
     if python:
         result = run_bounded([python, "-m", "pip", "config", "list"], max(0.1, deadline - time.monotonic()),
@@ -66,7 +66,7 @@ def _pip_proxies(ctx, python, deadline):
 
 
 def _has_pysocks(ctx, python, deadline):
-    from sd_doctor.procs import run_bounded
+    from sd_doctor.host.procs import run_bounded
 
     if not python:
         return None
@@ -77,8 +77,9 @@ def _has_pysocks(ctx, python, deadline):
 
 
 def _git_proxies(ctx, deadline):
-    from sd_doctor import gitprobe, proxies
-    from sd_doctor.procs import run_bounded
+    from sd_doctor.probes import git as gitprobe
+    from sd_doctor.probes import proxies
+    from sd_doctor.host.procs import run_bounded
 
     git = gitprobe.find_git(ctx, deadline)
     if not git.get("path") or git.get("error"):
@@ -101,7 +102,8 @@ def _git_proxies(ctx, deadline):
 def probe(ctx):
     from concurrent.futures import ThreadPoolExecutor
 
-    from sd_doctor import gitprobe, proxies
+    from sd_doctor.probes import git as gitprobe
+    from sd_doctor.probes import proxies
 
     start = time.monotonic()
     deadline = start + budget(ctx.timeout)
@@ -294,7 +296,7 @@ def _reach_problem(reach, timeout):
 
 
 def judge(facts):
-    from sd_doctor import proxies
+    from sd_doctor.probes import proxies
 
     f = Finding(ID, TITLE)
     platform = facts["platform"]
@@ -370,7 +372,7 @@ def judge(facts):
 
 
 def _judge_no_proxy(f, facts):
-    from sd_doctor import proxies
+    from sd_doctor.probes import proxies
 
     platform = facts["platform"]
     active = [e for e in facts.get("entries") or [] if (e["origin"] == "env" and e["name"] in facts.get(
@@ -413,6 +415,6 @@ def _judge_no_proxy(f, facts):
 def _registry_url(entry):
     parsed = entry.get("parsed") or {}
     scheme = parsed.get("scheme") or "http"
-    from sd_doctor.proxies import host_port_text
+    from sd_doctor.probes.proxies import host_port_text
 
     return "%s://%s" % (scheme, host_port_text(parsed.get("host"), parsed.get("port")))

@@ -3,8 +3,8 @@
 import os
 
 from sd_doctor.checks._common import delete_folder_command, settings_file
-from sd_doctor.finding import Finding
-from sd_doctor.text import T
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.text import T
 
 ID = "python"
 TITLE = T("Python", "Python")
@@ -23,7 +23,7 @@ def configured_command(ctx):
 
 def resolve(command, path_entries, host):
     """The file a command names: itself when it is a path, else the first match on PATH."""
-    from sd_doctor.interpreters import which_all
+    from sd_doctor.probes.interpreters import which_all
 
     if command and (os.sep in command or "/" in command or "\\" in command):
         return command if os.path.exists(command) else None
@@ -36,7 +36,7 @@ def launcher_python(ctx):
     per run and shared by the checks that need it (python, proxy)."""
 
     def compute():
-        from sd_doctor.interpreters import split_path
+        from sd_doctor.probes.interpreters import split_path
 
         entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
         command, source = configured_command(ctx)
@@ -48,9 +48,9 @@ def launcher_python(ctx):
 
 
 def probe(ctx):
-    from sd_doctor.interpreters import classify, find_alternatives, interrogate, is_good_for_webui, local_bound, \
+    from sd_doctor.probes.interpreters import classify, find_alternatives, interrogate, is_good_for_webui, local_bound, \
         split_path
-    from sd_doctor.launch_settings import venv_path
+    from sd_doctor.launcher.settings import venv_path
 
     entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
     command, source, resolved = launcher_python(ctx)
@@ -71,7 +71,7 @@ def _setting_line(platform, path):
     """The line to put in the settings file: PYTHON is used unquoted by webui.bat, so a path with spaces carries
     its own quotes (webui-facts.md §1)."""
     if platform == "windows":
-        from sd_doctor.writer import python_value
+        from sd_doctor.write.settings import python_value
 
         return "set PYTHON=%s" % python_value(path)
     import shlex
@@ -97,7 +97,7 @@ def _install_advice(platform):
 
 
 def judge(facts):
-    from sd_doctor.interpreters import STORE_ALIAS, STORE_PYTHON, version_tuple
+    from sd_doctor.probes.interpreters import STORE_ALIAS, STORE_PYTHON, version_tuple
 
     f = Finding(ID, TITLE)
     platform = facts["platform"]

@@ -3,8 +3,8 @@
 import os
 
 from sd_doctor.checks._common import delete_folder_command, join_path
-from sd_doctor.finding import Finding
-from sd_doctor.text import T
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.text import T
 
 ID = "venv"
 TITLE = T("Virtual environment", "虚拟环境 (venv)")
@@ -12,7 +12,7 @@ TITLE = T("Virtual environment", "虚拟环境 (venv)")
 
 def read_pyvenv_cfg(path):
     values = {}
-    from sd_doctor.textfile import read_text_lenient
+    from sd_doctor.formats.textfile import read_text_lenient
 
     for line in read_text_lenient(path).splitlines():
         if "=" in line:
@@ -22,8 +22,8 @@ def read_pyvenv_cfg(path):
 
 
 def probe(ctx):
-    from sd_doctor.interpreters import interrogate, local_bound
-    from sd_doctor.launch_settings import venv_path
+    from sd_doctor.probes.interpreters import interrogate, local_bound
+    from sd_doctor.launcher.settings import venv_path
 
     launch = ctx.launch
     folder = venv_path(ctx.webui_dir, launch)
@@ -59,7 +59,7 @@ def judge(facts):
         return f
     platform = facts["platform"]
     info = facts.get("python_info") or {}
-    from sd_doctor.interpreters import version_tuple
+    from sd_doctor.probes.interpreters import version_tuple
 
     version = info.get("version") or facts.get("cfg_version")
     broken = False

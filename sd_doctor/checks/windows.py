@@ -4,8 +4,8 @@ On Linux and macOS the same id checks RAM plus swap (webui-facts.md §9).
 """
 
 from sd_doctor.checks._common import gib
-from sd_doctor.finding import Finding
-from sd_doctor.text import T
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.text import T
 
 ID = "windows"
 TITLE = T("Operating system and memory", "操作系统与内存")

@@ -16,7 +16,7 @@ import sys
 # What the child runs. The empty entry (current folder) is dropped from sys.path first, so a module in the web UI
 # folder cannot shadow anything; the package's parent folder is put first so this module is importable.
 _CHILD_CODE = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; sys.path.insert(0, %r); "
-               "from sd_doctor.nvml_probe import main; main()")
+               "from sd_doctor.probes.nvidia import main; main()")
 
 
 def _text(value):
@@ -144,7 +144,7 @@ def child_argv():
 
 def run(timeout):
     """NVML facts gathered in a child process killed after ``timeout`` seconds. Adds 'elapsed' and 'how'."""
-    from sd_doctor.procs import run_bounded
+    from sd_doctor.host.procs import run_bounded
 
     argv = child_argv()
     if argv is None:

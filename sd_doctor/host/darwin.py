@@ -2,7 +2,7 @@
 
 import platform
 
-from sd_doctor.platforms.posix import PosixHost
+from sd_doctor.host.posix import PosixHost
 
 
 class DarwinHost(PosixHost):

@@ -64,7 +64,7 @@ def which_all(name, path_entries, names_for):
 
 def interrogate(argv, timeout):
     """Run an interpreter and read what it is. Always returns a dict with 'runs'."""
-    from sd_doctor.procs import run_bounded
+    from sd_doctor.host.procs import run_bounded
 
     result = run_bounded(list(argv) + ["-c", INTERROGATE], timeout)
     facts = {"argv": list(argv), "runs": False, "exit_code": result.returncode}

@@ -11,7 +11,7 @@ tensor names (safetensors headers; no torch).
 import os
 import time
 
-from sd_doctor.safetensors_header import HeaderError, tensor_names
+from sd_doctor.formats.safetensors import HeaderError, tensor_names
 
 SD1, SD2, SDXL = "sd1", "sd2", "sdxl"
 CHECKPOINT_EXTS = (".safetensors", ".ckpt")
@@ -44,7 +44,7 @@ def classify(names):
 
 def checkpoint_dirs(webui_dir, tokens):
     """models/Stable-diffusion under the web UI, plus --ckpt-dir when COMMANDLINE_ARGS names one."""
-    from sd_doctor.launch_settings import flag_value
+    from sd_doctor.launcher.settings import flag_value
 
     dirs = [os.path.join(webui_dir, "models", "Stable-diffusion")]
     extra = flag_value(tokens or [], "--ckpt-dir")

@@ -10,7 +10,7 @@ import os
 import re
 import shlex
 
-from sd_doctor.textfile import read_text_lenient
+from sd_doctor.formats.textfile import read_text_lenient
 
 BAT_FILES = ("webui-user.bat", "webui.settings.bat")
 SH_FILE = "webui-user.sh"
@@ -48,7 +48,7 @@ def parse_bat(text, file_dir, variables):
         value = match.group("qvalue") if match.group("qname") is not None else match.group("value")
         if not name or name.startswith("/"):
             continue  # set /a, set /p: arithmetic and prompts, not settings
-        from sd_doctor.batfile import parse_set
+        from sd_doctor.formats.bat import parse_set
 
         exact = parse_set(line)  # cmd's own reading of %%, ^ and quotes, where no variable is involved
         if exact is not None and exact.exact and exact.name.strip() == name:

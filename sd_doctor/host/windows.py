@@ -3,7 +3,7 @@
 import os
 import sys
 
-from sd_doctor.platforms.base import Host
+from sd_doctor.host.base import Host
 
 
 def _reg_value(root_name, key, value, view=0):
@@ -163,7 +163,7 @@ class WindowsHost(Host):
                         exe = os.path.join(folder, "python.exe") if folder else None
                     if exe and exe not in found:
                         found.append(exe)
-        from sd_doctor.procs import run_bounded
+        from sd_doctor.host.procs import run_bounded
 
         result = run_bounded(["py", "-0p"], timeout)
         if result.ok:
@@ -193,7 +193,7 @@ class WindowsHost(Host):
         return values if any(v is not None for v in values.values()) else None
 
     def excluded_port_ranges(self, timeout):
-        from sd_doctor.procs import run_bounded
+        from sd_doctor.host.procs import run_bounded
 
         result = run_bounded(["netsh", "interface", "ipv4", "show", "excludedportrange", "protocol=tcp"], timeout)
         if not result.ok:

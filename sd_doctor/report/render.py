@@ -4,9 +4,9 @@ import json
 import os
 import sys
 
-from sd_doctor.finding import ERROR, OK, SKIP, STATUSES, WARN
-from sd_doctor.redact import redact, redact_tree
-from sd_doctor.text import T, render, render_tree
+from sd_doctor.core.finding import ERROR, OK, SKIP, STATUSES, WARN
+from sd_doctor.core.redact import redact, redact_tree
+from sd_doctor.core.text import T, render, render_tree
 
 UNICODE_MARKS = {OK: u"\u2713", WARN: u"!", ERROR: u"\u2717", SKIP: u"-"}
 ASCII_MARKS = {OK: "+", WARN: "!", ERROR: "x", SKIP: "-"}

@@ -10,10 +10,10 @@ def current():
     global _HOST
     if _HOST is None:
         if sys.platform == "win32":
-            from sd_doctor.platforms.windows import WindowsHost as cls
+            from sd_doctor.host.windows import WindowsHost as cls
         elif sys.platform == "darwin":
-            from sd_doctor.platforms.darwin import DarwinHost as cls
+            from sd_doctor.host.darwin import DarwinHost as cls
         else:
-            from sd_doctor.platforms.linux import LinuxHost as cls
+            from sd_doctor.host.linux import LinuxHost as cls
         _HOST = cls()
     return _HOST

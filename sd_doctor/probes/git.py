@@ -10,8 +10,8 @@ import os
 import re
 import time
 
-from sd_doctor.procs import run_bounded
-from sd_doctor.redact import redact
+from sd_doctor.host.procs import run_bounded
+from sd_doctor.core.redact import redact
 
 _DUBIOUS = ("detected dubious ownership", "unsafe repository")
 
@@ -32,7 +32,7 @@ def git_command(launch):
 def find_git(ctx, deadline):
     """{'command', 'source', 'path', 'version', 'error'}; computed once per run."""
     def compute():
-        from sd_doctor.interpreters import split_path, which_all
+        from sd_doctor.probes.interpreters import split_path, which_all
 
         command, source = git_command(ctx.launch)
         facts = {"command": command, "source": source, "path": None, "version": None, "error": None}
@@ -114,7 +114,7 @@ def read_origin(webui_dir):
 def remotes(ctx):
     """{'launch_utils': path or None, 'origin': url or None, 'repos': [...]} with real URLs (not for facts)."""
     def compute():
-        from sd_doctor import launch_utils_reader
+        from sd_doctor.launcher import launch_utils as launch_utils_reader
 
         launch = ctx.launch
         info = launch_utils_reader.read(ctx.webui_dir, launch["variables"], launch["source"])
@@ -125,7 +125,7 @@ def remotes(ctx):
 
 def url_host_port(url):
     """(host, port) of an http(s) URL, or None."""
-    from sd_doctor.proxies import parse_proxy
+    from sd_doctor.probes.proxies import parse_proxy
 
     match = re.match(r"^(https?)://", url or "", re.I)
     if not match:

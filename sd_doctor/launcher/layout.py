@@ -6,7 +6,7 @@ Facts only, read from the files; judging happens in the checks, planning in the 
 import os
 import re
 
-from sd_doctor.textfile import read_text_lenient
+from sd_doctor.formats.textfile import read_text_lenient
 
 MARKERS = ("webui.bat", "webui.sh", "launch.py")
 
@@ -72,7 +72,7 @@ def read_version(root, timeout=2.0):
     """The web UI's version from its git tags (``git describe``), or None."""
     if not os.path.exists(os.path.join(root, ".git")):
         return None
-    from sd_doctor.procs import run_bounded
+    from sd_doctor.host.procs import run_bounded
 
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
     result = run_bounded(["git", "-C", root, "describe", "--tags", "--abbrev=0"], timeout, env=env)

@@ -43,7 +43,7 @@ attention flags: nothing is planned there and stale ones are removed. A flag the
 
 import re
 
-from sd_doctor.text import T
+from sd_doctor.core.text import T
 
 GIB = 1024.0 ** 3
 TOP = 3

@@ -3,7 +3,7 @@
 import os
 import threading
 
-from sd_doctor import platforms
+from sd_doctor import host as platforms
 
 
 class Options(object):
@@ -56,19 +56,19 @@ class Context(object):
 
     @property
     def layout(self):
-        from sd_doctor import webui
+        from sd_doctor.launcher import layout as webui
 
         return self.cached("layout", lambda: webui.describe(self.webui_dir, timeout=min(2.0, self.timeout)))
 
     @property
     def launch(self):
-        from sd_doctor import launch_settings
+        from sd_doctor.launcher import settings as launch_settings
 
         return self.cached("launch", lambda: launch_settings.read(self.webui_dir, self.platform, self.environ,
                                                                    self.layout))
 
     @property
     def commandline_args(self):
-        from sd_doctor import launch_settings
+        from sd_doctor.launcher import settings as launch_settings
 
         return launch_settings.commandline_args(self.launch)

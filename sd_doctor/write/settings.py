@@ -14,10 +14,13 @@ import codecs
 import difflib
 import os
 
-from sd_doctor import argquote, atomic, batfile, shfile
-from sd_doctor.errors import UserError
-from sd_doctor.text import T
-from sd_doctor.textfile import MAX_TEXT_BYTES, UnreadableText, decode_bytes
+from sd_doctor.formats import args as argquote
+from sd_doctor.write import atomic
+from sd_doctor.formats import bat as batfile
+from sd_doctor.formats import sh as shfile
+from sd_doctor.core.errors import UserError
+from sd_doctor.core.text import T
+from sd_doctor.formats.textfile import MAX_TEXT_BYTES, UnreadableText, decode_bytes
 
 USER_BAT = "webui-user.bat"
 SETTINGS_BAT = "webui.settings.bat"
@@ -534,7 +537,7 @@ def _fail(target, reason):
 
 def settings(ctx, findings, plan):
     """(JSON 'settings' dict (values may be T) or None, report lines [T])."""
-    from sd_doctor import remedies
+    from sd_doctor.write import remedies
 
     fix = bool(ctx.options.fix)
     target = choose_target(ctx)

@@ -3,7 +3,7 @@
 import glob
 import os
 
-from sd_doctor.platforms.posix import PosixHost
+from sd_doctor.host.posix import PosixHost
 
 
 class LinuxHost(PosixHost):

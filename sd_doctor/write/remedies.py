@@ -7,7 +7,7 @@ folder (never deleted, never copied), inside the web UI folder or exactly the fo
 import os
 import time
 
-from sd_doctor.text import T, render
+from sd_doctor.core.text import T, render
 
 RENAME_ASIDE = "rename-aside"
 

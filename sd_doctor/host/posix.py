@@ -2,7 +2,7 @@
 
 import os
 
-from sd_doctor.platforms.base import Host
+from sd_doctor.host.base import Host
 
 
 class PosixHost(Host):

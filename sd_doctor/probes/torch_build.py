@@ -10,7 +10,7 @@ import glob
 import os
 import re
 
-from sd_doctor.textfile import read_text_lenient
+from sd_doctor.formats.textfile import read_text_lenient
 
 _URL_RE = re.compile(r"""(https?://[^\s"'{}<>]+?/whl/((?:cu\d{2,4})|(?:rocm[\d.]+)|cpu|xpu))(?=["'\s/]|$)""")
 _TAG_RE = re.compile(r"(?:\+|/whl/|\b)(cu\d{2,4}|rocm\d+(?:\.\d+)*|cpu)\b")
@@ -94,7 +94,7 @@ def describe(webui_dir, variables, tokens, venv_dir):
              "installed": None, "reinstall": "--reinstall-torch" in (tokens or [])}
     default_url = None
     default_file = None
-    from sd_doctor.launch_utils_reader import installed_texts
+    from sd_doctor.launcher.launch_utils import installed_texts
 
     for path, text in installed_texts(webui_dir):
         url = default_index_url(text)

@@ -74,7 +74,7 @@ class Finding(object):
         return [m for _, m in self.lines]
 
     def to_dict(self, lang):
-        from sd_doctor.text import render
+        from sd_doctor.core.text import render
 
         return {
             "id": self.id,

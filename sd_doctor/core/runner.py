@@ -9,8 +9,8 @@ import importlib
 import threading
 import time
 
-from sd_doctor.finding import Finding
-from sd_doctor.text import T
+from sd_doctor.core.finding import Finding
+from sd_doctor.core.text import T
 
 # The report's order. Module names are the ids with '-' as '_'.
 CHECK_IDS = ("install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "port", "gpu")

@@ -9,7 +9,7 @@ sees (environment + settings files) override the defaults.
 import os
 import re
 
-from sd_doctor.textfile import read_text_lenient
+from sd_doctor.formats.textfile import read_text_lenient
 
 # Folder names for the variables A1111 documents, when the git_clone call cannot be tied to its variable.
 KNOWN_FOLDERS = {
