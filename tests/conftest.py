@@ -108,3 +108,33 @@ def machine_env(root, python_version="3.10.6", bits=64, git=True, extra=None, ex
     env = cli_env(dict({"HOME": home, "PYENV_ROOT": os.path.join(home, ".pyenv"), "SD_TEST_BIN": bin_dir},
                        **(extra or {})), path=os.pathsep.join([bin_dir] + list(extra_path)))
     return env
+
+
+# -- the real launcher files (../shared/webui-launchers): test data, read at test time, never copied into the project --
+CORPUS = os.environ.get("SD_DOCTOR_CORPUS") or os.path.join(os.path.dirname(ROOT), "shared", "webui-launchers")
+CORPUS_NAMES = ("a1111-2022-09-08", "a1111-2022-11-10", "a1111-2023-06-05", "a1111-2023-10-14-v1.7",
+                "a1111-2024-02-26-v1.8", "forge-2025-06-26")
+
+
+def corpus_path(name):
+    """The folder of one corpus generation; the test skips with a one-line reason where the corpus is absent."""
+    path = os.path.join(CORPUS, name)
+    if not os.path.isdir(path):
+        pytest.skip("the real launcher files are not here (%s): a fresh clone without ../shared" % path)
+    return path
+
+
+def copy_corpus(name, dest):
+    """Copy one corpus folder into ``dest`` (created; may contain spaces or non-ASCII), writable, and return it.
+
+    SOURCE.txt stays behind: it is not part of a web UI checkout."""
+    import shutil
+
+    src = corpus_path(name)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("SOURCE.txt"), dirs_exist_ok=True)
+    for folder, dirs, files in os.walk(dest):
+        for entry in dirs + files:
+            p = os.path.join(folder, entry)
+            os.chmod(p, os.stat(p).st_mode | stat.S_IWUSR)
+    os.chmod(dest, os.stat(dest).st_mode | stat.S_IWUSR)
+    return dest
