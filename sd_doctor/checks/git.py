@@ -167,6 +167,10 @@ def _reason(remote, timeout):
     return reasons.get(state, T("git failed", "git 执行失败"))
 
 
+# States whose reason already quotes git's message: its full stderr line would only repeat it.
+_SAID = ("timeout", "dns", "refused")
+
+
 def _detail(remote):
     return (" (%s)" % remote["detail"]) if remote.get("detail") else ""
 
@@ -222,7 +226,7 @@ def judge(facts):
             else:
                 f.warn(T("Cannot reach the web UI's origin {u}: {r}{d}; updates will fail.",
                          "无法访问 web UI 的 origin {u}：{r}{d}；更新会失败。", u=checkout.get("origin"),
-                         r=_reason(remote, timeout), d=_detail(remote)))
+                         r=_reason(remote, timeout), d=_detail(remote) if remote.get("state") not in _SAID else ""))
 
     # the repositories the launcher clones
     repos = facts.get("repos") or []
@@ -230,10 +234,14 @@ def judge(facts):
         f.warn(T("No modules/launch_utils.py with repository URLs was found: the repositories were not checked.",
                  "未找到含仓库地址的 modules/launch_utils.py：未检查所需仓库。"))
     reachable = 0
+    unreachable = []
     for repo in repos:
-        _judge_repo(f, platform, repo, timeout, bool(facts.get("offline")), facts.get("settings_file"))
+        pending = _judge_repo(f, platform, repo, timeout, bool(facts.get("offline")), facts.get("settings_file"))
+        if pending:
+            unreachable.append(pending)
         if (repo.get("remote") or {}).get("state") == "reachable":
             reachable += 1
+    _judge_unreachable(f, unreachable)
     if facts.get("offline"):
         f.ok(T("Remote probes skipped (--offline); local checks done.", "已跳过远程探测（--offline）；本地检查已完成。"))
     elif repos and reachable == len(repos):
@@ -343,8 +351,35 @@ def _judge_repo(f, platform, repo, timeout, offline, where=None):
         f.ok(T("{u} is unreachable ({r}), but {w} is already cloned at its pinned commit.",
                "{u} 无法访问（{r}），但 {w} 已克隆且包含固定的提交。", u=url, r=_reason(remote, timeout), w=label))
         return
-    f.error(T("Cannot reach {u}{p}: {r}{d}; the launcher cannot clone {w}.",
-              "无法访问 {u}{p}：{r}{d}；启动脚本无法克隆 {w}。", u=url, p=_via(repo.get("proxy")),
-              r=_reason(remote, timeout), d=_detail(remote), w=label),
-            T("Check the network connection and the proxy settings (see the proxy check), then try again.",
-              "请检查网络连接和代理设置（见 proxy 检查项）后重试。"))
+    return {"url": url, "label": label, "folder": folder, "via": _via(repo.get("proxy")),
+            "reason": _reason(remote, timeout), "detail": _detail(remote), "state": state}
+
+
+_NETWORK_ADVICE = T("Check the network connection and the proxy settings (see the check \"Proxy\"), then try again.",
+                    "请检查网络连接和代理设置（见“代理”检查项）后重试。")
+
+
+def _judge_unreachable(f, unreachable):
+    """One line per cause: five repositories that fail for the same reason through the same proxy are one finding
+    that names them all, with the advice said once."""
+    groups = []
+    for item in unreachable:
+        key = (item["via"], item["reason"])
+        for group in groups:
+            if group[0] == key:
+                group[1].append(item)
+                break
+        else:
+            groups.append((key, [item]))
+    for (via, reason), items in groups:
+        first = items[0]
+        if len(items) == 1:
+            f.error(T("Cannot reach {u}{p}: {r}{d}; the launcher cannot clone {w}.",
+                      "无法访问 {u}{p}：{r}{d}；启动脚本无法克隆 {w}。", u=first["url"], p=via, r=reason,
+                      d=first["detail"], w=first["label"]), _NETWORK_ADVICE)
+            continue
+        # The URLs stay in the facts (--verbose, --json); the line names the folders the launcher cannot clone.
+        f.error(T("Cannot reach {n} repositories{p}: {r}{d}; the launcher cannot clone repositories/{l}.",
+                  "无法访问 {n} 个仓库{p}：{r}{d}；启动脚本无法克隆 repositories/{l}。", n=len(items), p=via, r=reason,
+                  d="" if first["state"] in _SAID else first["detail"], l=", ".join(i["folder"] for i in items)),
+                _NETWORK_ADVICE)

@@ -89,6 +89,19 @@ def one_click_package(root):
     return os.path.isfile(os.path.join(parent, "environment.bat")) and os.path.isdir(os.path.join(parent, "system"))
 
 
+def _emptiness(root):
+    """(empty, the web UI one level below or None): ``webui\\`` of a one-click package, or a clone made inside."""
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return False, None
+    for name in ["webui"] + names:
+        sub = os.path.join(root, name)
+        if os.path.isdir(sub) and any(os.path.isfile(os.path.join(sub, m)) for m in MARKERS):
+            return False, sub
+    return not names, None
+
+
 def describe(root, timeout=2.0):
     """All layout facts about ``root`` as plain data."""
     facts = {"path": root, "exists": os.path.exists(root), "is_dir": os.path.isdir(root)}
@@ -97,6 +110,7 @@ def describe(root, timeout=2.0):
         return facts
     markers = [m for m in MARKERS if os.path.isfile(os.path.join(root, m))]
     facts["markers"] = markers
+    facts["empty"], facts["nested_webui"] = _emptiness(root) if not markers else (False, None)
     facts["installed"] = bool(markers)
     facts["flavour"] = detect_flavour(root)
     bat = os.path.join(root, "webui.bat")

@@ -121,10 +121,10 @@ def choose_target(ctx):
                             "webui.settings.bat 已存在，webui.bat 在 webui-user.bat 之后读取它，所以以它的值为准。"))
         return Target(USER_BAT, path(USER_BAT), "bat",
                       T("webui-user.bat is the file you start; it sets the variables, then calls webui.bat (v1.7 or "
-                        "later).", "webui-user.bat 是您启动的文件；它先设置变量，再调用 webui.bat（v1.7 及以后）。"))
+                        "later).", "webui-user.bat 是你启动的文件；它先设置变量，再调用 webui.bat（v1.7 及以后）。"))
     if generation == "2023":
         why = T("webui-user.bat is the file you start; this webui.bat (late 2022 to 2023) keeps the values it sets.",
-                "webui-user.bat 是您启动的文件；这个 webui.bat（2022 年末至 2023 年）会沿用它设置的值。")
+                "webui-user.bat 是你启动的文件；这个 webui.bat（2022 年末至 2023 年）会沿用它设置的值。")
         if layout.get("one_click"):
             why = T("{w} The package's updater may overwrite webui-user.bat: run sd-doctor --fix again after an "
                     "update.", "{w} 安装包的更新程序可能覆盖 webui-user.bat：更新后请再次运行 sd-doctor --fix。", w=why)
@@ -170,9 +170,9 @@ def wanted_values(ctx, findings, target):
                 want.problems.append(T("the Python path {p} contains a quote.", "Python 路径 {p} 含有引号。", p=python))
             else:
                 want.values.append(("PYTHON", python_value(python),
-                                    T("the interpreter the python check found", "python 检查找到的解释器")))
+                                    T("the interpreter the python check found", "“Python”检查项找到的解释器")))
         else:
-            want.values.append(("python_cmd", python, T("the interpreter the python check found", "python 检查找到的解释器")))
+            want.values.append(("python_cmd", python, T("the interpreter the python check found", "“Python”检查项找到的解释器")))
     if props.get("GIT"):
         name = "GIT"
         value = props["GIT"]
@@ -192,7 +192,7 @@ def wanted_values(ctx, findings, target):
             want.values.append(("venv_dir", "-", T("--no-venv: venv_dir=- skips the venv", "--no-venv：venv_dir=- 表示不使用 venv")))
     if props.get("NO_PROXY"):
         reason = T("the proxy check: the web UI must reach itself on localhost without the proxy",
-                   "代理检查：web UI 访问本机 localhost 时不能经过代理")
+                   "“代理”检查项：web UI 访问本机 localhost 时不能经过代理")
         want.values.append(("NO_PROXY", props["NO_PROXY"], reason))
         if not windows:  # cmd's variables ignore case; bash's do not, and tools read either spelling
             want.values.append(("no_proxy", props["NO_PROXY"], reason))
@@ -200,11 +200,11 @@ def wanted_values(ctx, findings, target):
         # Proposed only for a Windows registry proxy: once NO_PROXY is set, Python stops reading the registry.
         if props.get(var) and props.get("NO_PROXY"):
             want.values.append((var, props[var], T("the proxy check: keeps the Windows proxy in use once NO_PROXY is set",
-                                                   "代理检查：设置 NO_PROXY 后仍使用 Windows 代理")))
+                                                   "“代理”检查项：设置 NO_PROXY 后仍使用 Windows 代理")))
     if props.get("STABLE_DIFFUSION_REPO"):
         want.values.append(("STABLE_DIFFUSION_REPO", props["STABLE_DIFFUSION_REPO"],
                             T("the git check: the default Stable Diffusion repository is gone",
-                              "git 检查：默认的 Stable Diffusion 仓库已不存在")))
+                              "“git 与代码仓库”检查项：默认的 Stable Diffusion 仓库已不存在")))
     return want, props
 
 
@@ -516,7 +516,7 @@ class ArgsPlan(object):
                 base = planned
         if self.port:
             base = argquote.set_flag(base, "--port", str(self.port))
-            self.reasons["--port"] = T("the port check: use port {p}", "端口检查：使用端口 {p}", p=self.port)
+            self.reasons["--port"] = T("the port check: use port {p}", "“端口”检查项：使用端口 {p}", p=self.port)
         self.tokens = base
         if base == actual:
             return None
@@ -548,7 +548,7 @@ def settings(ctx, findings, plan):
     result = {"file": target.path, "why": target.why, "commandline_args": list(plan.commandline_args) if plan else [],
               "reasons": dict(plan.reasons) if plan else {}, "variables": {}, "diff": "", "changed": False,
               "applied": False, "backup": None, "warnings": [], "notes": list(plan.notes) if plan else [],
-              "remedies": []}
+              "remedies": [], "blocked": target.blocked}
     values = [(n, v) for n, v, _ in want.values]
     if args.wanted():
         values.append(("COMMANDLINE_ARGS", args))
