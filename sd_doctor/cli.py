@@ -231,10 +231,12 @@ def run(args, host, lang):
                       timeout=args.timeout, verbose=args.verbose, resolution=args.resolution, oom=args.oom,
                       no_venv=args.no_venv)
     ctx = Context(webui_dir, options, host=host)
-    text = not (args.json or args.report)
-    if text:
-        from sd_doctor.report.text import header
+    from sd_doctor.report.text import header
 
+    # On a console the header comes at once, before the checks; piped, the output stays all-or-nothing (a run that
+    # ends in a one-line error leaves stdout empty).
+    early = not (args.json or args.report) and _tty(sys.stdout)
+    if early:
         sys.stdout.write(header(ctx, __version__, sys.stdout))
         sys.stdout.flush()
     check_ids = [c for c in CHECK_IDS if c in args.check] if args.check else CHECK_IDS
@@ -252,9 +254,17 @@ def run(args, host, lang):
     else:
         from sd_doctor.report.text import body
 
-        sys.stdout.write(body(ctx, findings, settings_lines, sys.stdout, settings))
+        sys.stdout.write(("" if early else header(ctx, __version__, sys.stdout)) +
+                         body(ctx, findings, settings_lines, sys.stdout, settings))
     sys.stdout.flush()
     return EXIT_FINDINGS if any(f.status == ERROR for f in findings) else EXIT_OK
+
+
+def _tty(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _progress(ctx, lang, enabled):
@@ -262,13 +272,7 @@ def _progress(ctx, lang, enabled):
     from sd_doctor.report.progress import Progress
     from sd_doctor.report.text import columns_for
 
-    def tty(stream):
-        try:
-            return stream.isatty()
-        except (AttributeError, ValueError):
-            return False
-
-    enabled = enabled and tty(sys.stderr) and tty(sys.stdout) and ctx.environ.get("TERM") != "dumb"
+    enabled = enabled and _tty(sys.stderr) and _tty(sys.stdout) and ctx.environ.get("TERM") != "dumb"
     return Progress(sys.stderr, lang, enabled, columns=columns_for(sys.stderr) or 80)
 
 

@@ -206,6 +206,7 @@ def judge(facts):
         f.ok(T("git {v} ({p})", "git {v}（{p}）", v=git.get("version") or "?", p=git["path"]))
 
     # the web UI checkout
+    origin_down = None  # unreachable for a reason the repositories may share: said once with them
     if not checkout.get("installed"):
         f.ok(T("The web UI is not installed here yet.", "此处尚未安装 web UI。"))
     elif not checkout.get("is_git"):
@@ -223,6 +224,8 @@ def judge(facts):
                 f.warn(T("The web UI's origin {u} is gone or asks for credentials{d}: updates will fail.",
                          "web UI 的 origin {u} 已不存在或要求身份验证{d}：更新会失败。", u=checkout.get("origin"),
                          d=_detail(remote)))
+            elif remote.get("state") in _SAID:
+                origin_down = {"via": "", "reason": _reason(remote, timeout), "url": checkout.get("origin")}
             else:
                 f.warn(T("Cannot reach the web UI's origin {u}: {r}{d}; updates will fail.",
                          "无法访问 web UI 的 origin {u}：{r}{d}；更新会失败。", u=checkout.get("origin"),
@@ -241,7 +244,7 @@ def judge(facts):
             unreachable.append(pending)
         if (repo.get("remote") or {}).get("state") == "reachable":
             reachable += 1
-    _judge_unreachable(f, unreachable)
+    _judge_unreachable(f, unreachable, origin_down)
     if facts.get("offline"):
         f.ok(T("Remote probes skipped (--offline); local checks done.", "已跳过远程探测（--offline）；本地检查已完成。"))
     elif repos and reachable == len(repos):
@@ -359,10 +362,22 @@ _NETWORK_ADVICE = T("Check the network connection and the proxy settings (see th
                     "请检查网络连接和代理设置（见“代理”检查项）后重试。")
 
 
-def _judge_unreachable(f, unreachable):
+def _judge_unreachable(f, unreachable, origin_down=None):
     """One line per cause: five repositories that fail for the same reason through the same proxy are one finding
-    that names them all, with the advice said once."""
+    that names them all, with the advice said once; the web UI's own origin joins them when its cause is the same."""
     groups = []
+    if origin_down is not None:
+        same = [i for i in unreachable if (i["via"], i["reason"]) == ("", origin_down["reason"])]
+        if same:
+            f.error(T("Cannot reach the web UI's origin nor {n} repositories: {r}; updates will fail and the launcher "
+                      "cannot clone repositories/{l}.", "无法访问 web UI 的 origin 和 {n} 个仓库：{r}；更新会失败，"
+                      "启动脚本也无法克隆 repositories/{l}。", n=len(same), r=origin_down["reason"],
+                      l=", ".join(i["folder"] for i in same)), _NETWORK_ADVICE)
+            unreachable = [i for i in unreachable if i not in same]
+        else:
+            f.warn(T("Cannot reach the web UI's origin {u}: {r}; updates will fail.",
+                     "无法访问 web UI 的 origin {u}：{r}；更新会失败。", u=origin_down["url"], r=origin_down["reason"]),
+                   _NETWORK_ADVICE)
     for item in unreachable:
         key = (item["via"], item["reason"])
         for group in groups:

@@ -69,8 +69,14 @@ def plan_lines(settings, settings_lines, lang, verbose, columns):
                "  ")
     for warning in settings.get("warnings") or []:
         out.extend(wrap(render(warning, lang), columns, "  ! ", "    "))
+    reasons = settings.get("reasons") or {}
     for name, value in (settings.get("variables") or {}).items():
         out.append("  %s=%s" % (name, render(value, lang)))  # copied as it is: never wrapped
+        if name == "COMMANDLINE_ARGS":
+            for flag in settings.get("commandline_args") or []:
+                if flag in reasons:
+                    out.extend(wrap(render(T("{f}: {r}", "{f}：{r}", f=flag, r=reasons[flag]), lang), columns,
+                                    "    ", "      "))
     if settings.get("file"):
         out.extend(wrap(render(_state(settings), lang), columns, "  ", "  "))
     out.extend(_full(_remedy_lines(settings_lines), lang, columns))

@@ -183,8 +183,9 @@ def body(ctx, findings, settings_lines, stream, settings=None):
 
     out = []
     # The ok and skipped lines first, then the problems with their advice: on a full console what scrolls away is
-    # what needs no action, and the errors stay next to the plan and the summary.
-    ordered = [f for f in findings if f.status in (OK, SKIP)] + [f for f in findings if f.status in (WARN, ERROR)]
+    # what needs no action, and the errors stay next to the plan and the summary (warnings, then errors).
+    ordered = [f for f in findings if f.status in (OK, SKIP)] + [f for f in findings if f.status == WARN] + \
+        [f for f in findings if f.status == ERROR]
     for f in (findings if verbose else ordered):
         out.extend(finding_lines(f, lang, verbose, paint if colour else None, marks, columns))
     if settings_lines or settings:
