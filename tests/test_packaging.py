@@ -28,8 +28,8 @@ def interpreter(minor):
 
 
 def repo_templates():
-    folder = os.path.join(ROOT, "templates")
-    return sorted(n for n in os.listdir(folder) if not n.startswith(".") and n != "__pycache__") \
+    folder = os.path.join(ROOT, "sd_doctor", "templates")
+    return sorted(n for n in os.listdir(folder) if not n.startswith(".") and n not in ("__pycache__", "__init__.py")) \
         if os.path.isdir(folder) else []
 
 
@@ -132,7 +132,7 @@ def test_templates_ship_inside_the_package(installed, minor):
     venv = venv_for(installed, minor)
     r = subprocess.run([os.path.join(venv, "bin", "python"), "-c",
                         "import os, sd_doctor; d = os.path.join(os.path.dirname(sd_doctor.__file__), 'templates');"
-                        "print('\\n'.join(sorted(n for n in os.listdir(d) if n != '__pycache__')) if os.path.isdir(d)"
+                        "print('\\n'.join(sorted(n for n in os.listdir(d) if n not in ('__pycache__', '__init__.py', '.gitattributes'))) if os.path.isdir(d)"
                         " else '')"], capture_output=True, text=True, env=clean_env(), cwd="/")
     shipped = [n for n in r.stdout.splitlines() if n]
     expected = repo_templates()

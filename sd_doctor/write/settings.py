@@ -33,19 +33,20 @@ _PYTHON_NEEDS_QUOTES = set(" \t&|<>^(),;=!%")
 
 
 def templates_dir():
-    """templates/ as shipped in the wheel (sd_doctor/templates), else the repository's top-level templates/."""
-    import sd_doctor
+    """The folder of the shipped templates when they are plain files (tests read it); the writer itself reads them
+    through ``read_template``."""
+    import sd_doctor.templates
 
-    here = os.path.dirname(os.path.abspath(sd_doctor.__file__))
-    for folder in (os.path.join(here, "templates"), os.path.join(os.path.dirname(here), "templates")):
-        if os.path.isfile(os.path.join(folder, USER_BAT)):
-            return folder
-    return os.path.join(here, "templates")
+    return os.path.dirname(os.path.abspath(sd_doctor.templates.__file__))
 
 
 def read_template(name):
-    with open(os.path.join(templates_dir(), name), "rb") as fh:
-        return fh.read()
+    """A template's bytes through importlib.resources: works from a wheel, a zipapp and a frozen program alike."""
+    import importlib.resources as resources
+
+    if hasattr(resources, "files"):  # 3.9+
+        return resources.files("sd_doctor.templates").joinpath(name).read_bytes()
+    return resources.read_binary("sd_doctor.templates", name)  # 3.8
 
 
 # -- which file -----------------------------------------------------------------------------------------------------
