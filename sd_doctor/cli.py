@@ -38,7 +38,11 @@ class _Parser(argparse.ArgumentParser):
 
     def format_help(self):
         with argparse_language(self.lang):
-            return argparse.ArgumentParser.format_help(self)
+            text = argparse.ArgumentParser.format_help(self)
+        if self.lang == "zh":  # argparse ends a group's title with an ASCII colon; Chinese takes the full-width one
+            for title in (u"位置参数", u"选项"):
+                text = text.replace(u"\n%s:\n" % title, u"\n%s\uff1a\n" % title)
+        return text
 
 
 # argparse's own texts (it looks them up through gettext at the moment it prints them).
@@ -110,6 +114,11 @@ def _check_id(value):
 
 
 def build_parser(lang):
+    with argparse_language(lang):  # argparse names its groups and -h/--version when they are made
+        return _build_parser(lang)
+
+
+def _build_parser(lang):
     h = lambda en, zh: zh if lang == "zh" else en
     p = _Parser(prog="sd-doctor", description=h(
         "Check this machine before the Stable Diffusion web UI runs, and write its launch settings.",

@@ -5,6 +5,7 @@ Ctrl+C and on errors: it is a context manager). The runner names each check's th
 reads those names, so the runner needs no hook.
 """
 
+import sys
 import threading
 import time
 
@@ -47,8 +48,13 @@ class Progress(object):
             self._thread = None
         self._clear()
 
+    def title(self, check_id):
+        """The check's own title (its module is loaded by then: the runner started it)."""
+        module = sys.modules.get("sd_doctor.checks." + check_id.replace("-", "_"))
+        return self.titles.get(check_id) or getattr(module, "TITLE", None) or check_id
+
     def line(self, names):
-        shown = ", ".join(render(self.titles.get(n, n), self.lang) for n in names)
+        shown = (u"\u3001" if self.lang == "zh" else ", ").join(render(self.title(n), self.lang) for n in names)
         text = render(T("Still checking: {l}", "仍在检查：{l}", l=shown), self.lang)
         limit = max(10, self.columns - 1)
         while width(text) > limit:
