@@ -40,7 +40,15 @@ def test_every_supported_python_runs_the_cli_from_source(minor, tmp_path):
     exe = interpreter(minor)
     if not exe:
         pytest.skip("Python %s is not installed" % minor)
+    # packaging is the one dependency every version comparison needs (pure Python: a copy of this interpreter's
+    # works on all of them); psutil and pynvml may be absent, and the checks that need them are skipped.
+    import packaging
+
+    deps = tmp_path / "deps"
+    shutil.copytree(os.path.dirname(packaging.__file__), str(deps / "packaging"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
     env = machine_env(str(tmp_path), extra={"PYTHONPYCACHEPREFIX": str(tmp_path / "pyc")})
+    env["PYTHONPATH"] += os.pathsep + str(deps)
     script = ("import pkgutil, importlib, sys, sd_doctor\n"
               "for m in pkgutil.walk_packages(sd_doctor.__path__, 'sd_doctor.'):\n"
               "    if m.name != 'sd_doctor.__main__': importlib.import_module(m.name)\n"
