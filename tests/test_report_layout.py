@@ -1,7 +1,6 @@
 """The report a person reads (issue 14): an 80x30 console in tmux, wrapping, grouped advice, progress, --report,
 --check / --list-checks, Chinese option texts, the folder note, the active venv, Windows release names."""
 
-import json
 import os
 import re
 import shlex

@@ -229,32 +229,33 @@ def judge(facts):
             else:
                 f.warn(T("Cannot reach the web UI's origin {u}: {r}{d}; updates will fail.",
                          "无法访问 web UI 的 origin {u}：{r}{d}；更新会失败。", u=checkout.get("origin"),
-                         r=_reason(remote, timeout), d=_detail(remote) if remote.get("state") not in _SAID else ""))
+                         r=_reason(remote, timeout), d=_detail(remote)))
 
-    # the repositories the launcher clones
+    _judge_repos(f, facts, platform, timeout, checkout, origin_down)
+    _judge_extensions(f, facts, platform)
+    return f
+
+
+def _judge_repos(f, facts, platform, timeout, checkout, origin_down):
+    """The repositories the launcher clones, and the other clones in repositories/."""
     repos = facts.get("repos") or []
     if checkout.get("installed") and not facts.get("launch_utils"):
         f.warn(T("No modules/launch_utils.py with repository URLs was found: the repositories were not checked.",
                  "未找到含仓库地址的 modules/launch_utils.py：未检查所需仓库。"))
-    reachable = 0
-    unreachable = []
-    for repo in repos:
-        pending = _judge_repo(f, platform, repo, timeout, bool(facts.get("offline")), facts.get("settings_file"))
-        if pending:
-            unreachable.append(pending)
-        if (repo.get("remote") or {}).get("state") == "reachable":
-            reachable += 1
-    _judge_unreachable(f, unreachable, origin_down)
+    pending = [_judge_repo(f, platform, repo, timeout, bool(facts.get("offline")), facts.get("settings_file"))
+               for repo in repos]
+    _judge_unreachable(f, [p for p in pending if p], origin_down)
+    reachable = sum(1 for repo in repos if (repo.get("remote") or {}).get("state") == "reachable")
     if facts.get("offline"):
         f.ok(T("Remote probes skipped (--offline); local checks done.", "已跳过远程探测（--offline）；本地检查已完成。"))
     elif repos and reachable == len(repos):
         f.ok(T("All {n} repositories the launcher clones are reachable.", "启动脚本要克隆的 {n} 个仓库均可访问。", n=len(repos)))
-
     for other in facts.get("other_repositories") or []:
         _judge_local(f, platform, T("repositories/{n}", "repositories/{n}", n=other["name"]), other["path"],
                      other.get("local"), level="warn", is_clone=True)
 
-    # extensions
+
+def _judge_extensions(f, facts, platform):
     extensions = facts.get("extensions") or []
     bad = 0
     for ext in extensions:
@@ -265,7 +266,6 @@ def judge(facts):
         f.ok(T("{n} extension repositories are healthy.", "{n} 个扩展仓库状态正常。", n=len(extensions)))
     if facts.get("extensions_total", 0) > len(extensions):
         f.ok(T("Only the first {n} extensions were checked.", "只检查了前 {n} 个扩展。", n=len(extensions)))
-    return f
 
 
 def _judge_local(f, platform, label, path, local, level, is_clone, extension=False, commit=None):

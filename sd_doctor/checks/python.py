@@ -119,8 +119,38 @@ def _install_advice(platform):
              "安装 Python 3.10：pyenv install 3.10.6（或发行版的 python3.10 与 python3.10-venv 包）。")
 
 
+def _judge_version(f, info, resolved):
+    """The interpreter runs: judge its version and bitness. True when the web UI can use it."""
+    from sd_doctor.probes.interpreters import version_tuple
+
+    good = False
+    version = info.get("version", "?")
+    vt = version_tuple(version)
+    where = T("Python {v} ({b}-bit) at {p}", "Python {v}（{b} 位），位于 {p}", v=version, b=info.get("bits"),
+              p=info.get("executable") or resolved)
+    if info.get("bits") != 64:
+        f.error(T("{w}: 32-bit Python finds no torch at all (#10592).", "{w}：32 位 Python 根本装不上 torch（#10592）。", w=where))
+    elif vt == (3, 10, 6):
+        f.ok(where)
+        good = True
+    elif vt[:2] == (3, 10):
+        f.ok(T("{w}; the web UI is tested on 3.10.6, other 3.10 releases work.",
+               "{w}；web UI 在 3.10.6 上测试，其他 3.10 版本也可以。", w=where))
+        good = True
+    elif vt[:2] == (3, 11):
+        f.warn(T("{w}: 3.11 mostly works but breaks --xformers on Windows; the web UI is tested on 3.10.6.",
+                 "{w}：3.11 大体可用，但在 Windows 上 --xformers 会出问题；web UI 在 3.10.6 上测试。", w=where))
+    elif vt >= (3, 12):
+        f.error(T("{w}: too new, pip finds no torch==2.1.2 for it (#16501, #16878).",
+                  "{w}：版本太新，pip 找不到适用的 torch==2.1.2（#16501、#16878）。", w=where))
+    else:
+        f.error(T("{w}: too old, the web UI's code fails on it (#4272).", "{w}：版本太旧，web UI 的代码无法运行（#4272）。",
+                  w=where))
+    return good
+
+
 def judge(facts):
-    from sd_doctor.probes.interpreters import STORE_ALIAS, STORE_PYTHON, version_tuple
+    from sd_doctor.probes.interpreters import STORE_ALIAS, STORE_PYTHON
 
     f = Finding(ID, TITLE)
     platform = facts["platform"]
@@ -143,28 +173,7 @@ def judge(facts):
     elif not info.get("runs"):
         f.error(T("{p} does not run: {e}", "{p} 无法运行：{e}", p=resolved, e=info.get("error") or info.get("exit_code")))
     else:
-        version = info.get("version", "?")
-        vt = version_tuple(version)
-        where = T("Python {v} ({b}-bit) at {p}", "Python {v}（{b} 位），位于 {p}", v=version, b=info.get("bits"),
-                  p=info.get("executable") or resolved)
-        if info.get("bits") != 64:
-            f.error(T("{w}: 32-bit Python finds no torch at all (#10592).", "{w}：32 位 Python 根本装不上 torch（#10592）。", w=where))
-        elif vt == (3, 10, 6):
-            f.ok(where)
-            good = True
-        elif vt[:2] == (3, 10):
-            f.ok(T("{w}; the web UI is tested on 3.10.6, other 3.10 releases work.",
-                   "{w}；web UI 在 3.10.6 上测试，其他 3.10 版本也可以。", w=where))
-            good = True
-        elif vt[:2] == (3, 11):
-            f.warn(T("{w}: 3.11 mostly works but breaks --xformers on Windows; the web UI is tested on 3.10.6.",
-                     "{w}：3.11 大体可用，但在 Windows 上 --xformers 会出问题；web UI 在 3.10.6 上测试。", w=where))
-        elif vt >= (3, 12):
-            f.error(T("{w}: too new, pip finds no torch==2.1.2 for it (#16501, #16878).",
-                      "{w}：版本太新，pip 找不到适用的 torch==2.1.2（#16501、#16878）。", w=where))
-        else:
-            f.error(T("{w}: too old, the web UI's code fails on it (#4272).", "{w}：版本太旧，web UI 的代码无法运行（#4272）。",
-                      w=where))
+        good = _judge_version(f, info, resolved)
     if facts.get("active_venv"):
         good = not _judge_active_venv(f, facts)  # the active venv's interpreter is never the approved one
     for name, why in sorted((facts.get("unreadable_settings") or {}).items()):
