@@ -49,6 +49,7 @@ def test_chinese_wraps_between_characters_within_the_width():
     assert all(width(line) <= 40 for line in lines if "/root/" not in line), lines
     assert any("/root/.pyenv/versions/3.10.13/bin/python3.10" in line for line in lines)
     assert not any(line.strip().startswith((u"，", u"。", u"：", u"）")) for line in lines)
+    assert not any(line.endswith(u"（") for line in lines)
 
 
 # -- messages with value equality: advice said once ------------------------------------------------------------------

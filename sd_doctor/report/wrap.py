@@ -18,6 +18,8 @@ _CJK = u"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
 _TOKEN = re.compile(u"(\\s+)|([%s])|([^\\s%s]+)" % (_CJK, _CJK))
 # Punctuation that must not start a line (it sticks to what stands before it).
 _NO_LINE_START = set(u"，。：；、）」』！？》】,.;:)")
+# ... and punctuation that must not end one (it sticks to what follows).
+_NO_LINE_END = set(u"（「『《【")
 _GLUE = u"\u0000"  # stands for a space inside a command while wrapping
 
 
@@ -36,7 +38,7 @@ def _pieces(text):
             space = " "
             continue
         unit = (m.group(2) or m.group(3)).replace(_GLUE, " ")
-        if pieces and not space and unit[0] in _NO_LINE_START:
+        if pieces and not space and (unit[0] in _NO_LINE_START or pieces[-1][1][-1] in _NO_LINE_END):
             pieces[-1] = (pieces[-1][0], pieces[-1][1] + unit)
         elif pieces and not space and m.group(3) and not _is_cjk(pieces[-1][1][-1]):
             pieces[-1] = (pieces[-1][0], pieces[-1][1] + unit)
