@@ -78,9 +78,9 @@ def _enable_windows_vt():
         return False
 
 
-def plural(count, one, many):
-    """English singular/plural; Chinese has one form ("1 项警告", "2 项警告")."""
-    return T(one if count == 1 else many, many, n=count)
+def plural(count, one, many, zh):
+    """English singular or plural; Chinese has one form ("1 项警告", "2 项警告")."""
+    return T(one if count == 1 else many, zh, n=count)
 
 
 def title_sep(lang):
@@ -151,11 +151,9 @@ def summary_lines(findings, lang, columns):
     counts = summary_counts(findings)
     parts = [T("{n} ok", "{n} 项正常", n=counts[OK])]
     if counts[WARN]:
-        parts.append(plural(counts[WARN], "{n} warning", "{n} warnings") if lang != "zh" else
-                     T("{n} 项警告", "{n} 项警告", n=counts[WARN]))
+        parts.append(plural(counts[WARN], "{n} warning", "{n} warnings", "{n} 项警告"))
     if counts[ERROR]:
-        parts.append(plural(counts[ERROR], "{n} error", "{n} errors") if lang != "zh" else
-                     T("{n} 项错误", "{n} 项错误", n=counts[ERROR]))
+        parts.append(plural(counts[ERROR], "{n} error", "{n} errors", "{n} 项错误"))
     if counts[SKIP]:
         parts.append(T("{n} skipped", "{n} 项跳过", n=counts[SKIP]))
     sep = u"\uff0c" if lang == "zh" else ", "

@@ -181,7 +181,7 @@ def wanted_values(ctx, findings, target):
             want.problems.append(T("GIT={v}: webui.bat would read part of it as a command.",
                                    "GIT={v}：webui.bat 会把其中一部分当作命令执行。", v=value))
         else:
-            want.values.append((name, value, T("the git the git check found", "git 检查找到的 git")))
+            want.values.append((name, value, T("the git the check \"git and repositories\" found", "“git 与代码仓库”检查项找到的 git")))
     if ctx.options.no_venv:
         if windows:
             legacy = ctx.layout.get("generation") == "2022"
