@@ -163,7 +163,7 @@ def test_progress_names_the_checks_still_running_and_is_cleared(tmp_path):
     last = out.rindex("Still checking: ")
     status = out[last:].split("\r")[0]  # the network checks are the last to finish (the tarpit never answers)
     assert "Proxy" in status or "git and repositories" in status, status
-    assert "\r\x1b[2K" in out[last:out.index("Summary: ")]  # the line is cleared before the report goes on
+    assert re.search(r"\r {%d}\r" % width(status), out[last:out.index("Summary: ")])  # cleared before the report
     piped = run_cli([root, "--timeout", "1.5"], env=env)
     assert "Still checking" not in piped.stdout + piped.stderr
 

@@ -29,7 +29,7 @@ class Progress(object):
         self.titles = titles or {}
         self._stop = threading.Event()
         self._thread = None
-        self._shown = False
+        self._shown = 0  # columns the status line takes on the screen
 
     def __enter__(self):
         if self.enabled:
@@ -66,13 +66,18 @@ class Progress(object):
         while not self._stop.wait(self.interval):
             names = running_checks()
             if names and time.monotonic() - start >= 0.3:  # quick runs show no status at all
-                self._write("\r\x1b[2K" + self.line(names))
+                line = self.line(names)
+                self._write(self._blank() + line, shown=width(line))
+
+    # Spaces, not an escape sequence: every console (an old Windows one too, NO_COLOR) clears a line this way.
+    def _blank(self):
+        return "\r%s\r" % (" " * self._shown) if self._shown else "\r"
 
     def _clear(self):
         if self._shown:
-            self._write("\r\x1b[2K", shown=False)
+            self._write(self._blank(), shown=0)
 
-    def _write(self, text, shown=True):
+    def _write(self, text, shown):
         try:
             self.stream.write(text)
             self.stream.flush()
