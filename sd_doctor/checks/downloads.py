@@ -98,7 +98,7 @@ def _probe_one(endpoint, verify, deadline, target):
             return
         box["wheel"] = {"filename": wheel["filename"], "size": wheel.get("size")}
         speed = box["speed"] = {}
-        fetch.ranged_download(speed, wheel["url"], proxy, verify, deadline)
+        fetch.ranged_download(speed, wheel["url"], proxy, verify, deadline - 0.15)
 
     return work
 

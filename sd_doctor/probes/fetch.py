@@ -32,7 +32,9 @@ def bounded(work, deadline, default):
     if box.get("done"):
         return box
     out = dict(default)
-    out.update((k, v) for k, v in box.items() if k not in ("state",))
+    # The page answered and only the timed download is still running: the endpoint itself is fine.
+    keep_state = box.get("state") == "ok" and "speed" in box
+    out.update((k, v) for k, v in box.items() if keep_state or k != "state")
     return out
 
 
