@@ -176,10 +176,99 @@ def test_speed_estimate_matches_a_trickling_server(tmp_path):
     assert any("TORCH_INDEX_URL" in a for a in check["advice"])
 
 
-def test_chinese_report_names_the_mirrors_and_fix_proposes_hf_endpoint_only_through_the_plan(tmp_path):
+def test_chinese_report_names_the_mirrors_as_choices(tmp_path):
+    dead = "http://127.0.0.1:%d" % free_port()
+    env = dl_env(tmp_path, index_conf(dead), HF_ENDPOINT=dead)
+    check, _ = downloads(tmp_path, env, lang="zh")
+    advice = " ".join(check["advice"])
+    assert check["status"] == "error" and "无法连接" in check["detail"]
+    assert "清华大学 TUNA" in advice and "阿里云" in advice and "hf-mirror.com" in advice
+    assert "pip config set global.index-url" in advice
+
+
+def test_fix_writes_index_url_from_the_plan_and_leaves_pip_config_alone(tmp_path):
+    dead = "http://127.0.0.1:%d/simple" % free_port()
+    webui = str(tmp_path / "webui")
+    make_webui(webui, files={"webui-user.sh": "#!/bin/bash\nexport INDEX_URL=%s\n" % dead})
     with IndexServer() as index:
-        env = dl_env(tmp_path, index_conf(index.url()), HF_ENDPOINT="http://127.0.0.1:%d" % free_port())
-        check, _ = downloads(tmp_path, env, lang="zh")
-    assert check["status"] == "error"
-    assert any("清华" in a for a in check["advice"]) or "HF_ENDPOINT" in " ".join(check["advice"])
-    assert "hf-mirror.com" in " ".join(check["advice"])
+        env = dl_env(tmp_path, index_conf(index.url()), HF_ENDPOINT=index.url())
+        conf_before = (tmp_path / "pip.conf").read_bytes()
+        proc, doc, checks = run_json([webui, "--timeout", "4"], env=env)
+        assert doc["settings"]["variables"].get("INDEX_URL") == index.url() + "/simple", doc["settings"]
+        fixed = run_cli([webui, "--fix", "--timeout", "4"], env=env)
+    assert "INDEX_URL=%s/simple: the downloads check" % index.url() in fixed.stdout, fixed.stdout
+    with open(os.path.join(webui, "webui-user.sh")) as fh:
+        text = fh.read()
+    assert "INDEX_URL=%s/simple" % index.url() in text and dead not in text
+    assert (tmp_path / "pip.conf").read_bytes() == conf_before
+
+
+# -- pure parts: pip's proxy choice, the registry, trust order, the judge's proposals -------------------------------
+
+def test_pip_proxy_wins_for_http_and_https_and_ignores_no_proxy():
+    from sd_doctor.probes.downloads import choose_proxy, env_proxies_here
+
+    env = {"https_proxy": "http://env:1", "no_proxy": "127.0.0.1"}
+    assert choose_proxy("https://a.example/simple", env_proxies_here("https://a.example/simple", env, False, None),
+                        None) == "http://env:1"
+    assert choose_proxy("https://a.example/simple", {"https": "http://env:1"}, "http://pip:2") == "http://pip:2"
+    bypassed = env_proxies_here("http://127.0.0.1:9/simple", env, False, None)
+    assert bypassed == {} and choose_proxy("http://127.0.0.1:9/simple", bypassed, None) is None
+    assert choose_proxy("http://127.0.0.1:9/simple", bypassed, "http://pip:2") == "http://pip:2"
+
+
+def test_windows_registry_proxy_and_its_override_list():
+    from sd_doctor.probes.downloads import env_proxies_here
+
+    registry = {"ProxyEnable": 1, "ProxyServer": "10.0.0.1:8080", "ProxyOverride": "*.corp.example;<local>"}
+    assert env_proxies_here("https://files.example/x", {}, True, registry)["https"] == "http://10.0.0.1:8080"
+    assert env_proxies_here("https://pkgs.corp.example/x", {}, True, registry) == {}
+    assert env_proxies_here("http://intranet/x", {}, True, registry) == {}
+    # Any *_proxy variable switches the registry off for Python.
+    assert env_proxies_here("https://files.example/x", {"HTTP_PROXY": "http://v:1"}, True, registry) == {
+        "http": "http://v:1"}
+
+
+def test_requests_ca_bundle_beats_pip_cert_and_truststore_needs_pip_24_2_on_3_10():
+    from sd_doctor.probes.downloads import verify_setting
+
+    config = [[":env:.cert", "/c/pip.pem"]]
+    assert verify_setting({}, config, "/certifi.pem", "23.2.1", [3, 10, 6])["bundle"] == "/c/pip.pem"
+    v = verify_setting({"REQUESTS_CA_BUNDLE": "/c/req.pem"}, config, "/certifi.pem", "24.2", [3, 10, 6])
+    assert v["bundle"] == "/c/req.pem" and v["truststore"] is True
+    assert verify_setting({}, [], "/certifi.pem", "24.2", [3, 9, 13])["truststore"] is False
+    assert verify_setting({}, [["global.use-deprecated", "legacy-certs"]], None, "25.0", [3, 10, 6])[
+        "truststore"] is False
+
+
+def _facts(hf_state, mirror_state, user_hf=False, platform="windows"):
+    def endpoint(role, url, state):
+        return {"role": role, "url": url, "source": "s", "proxy": None, "result": {"state": state, "status": 200}}
+
+    return {"platform": platform, "offline": False, "timeout": 2, "lang": "zh", "settings_file": "webui-user.bat",
+            "python": "C:\\Python310\\python.exe", "user_hf_endpoint": user_hf, "verify": {}, "pip": {},
+            "endpoints": [endpoint("pip-index", "https://idx.example/simple", "ok"),
+                          endpoint("hf", "https://hf.example", hf_state),
+                          endpoint("hf-mirror", "https://mirror.example", mirror_state)]}
+
+
+def test_hf_endpoint_is_proposed_only_when_hf_fails_and_the_mirror_answers():
+    from sd_doctor.checks.downloads import HF_MIRROR, judge
+
+    f = judge(_facts("timeout", "ok"))
+    assert f.status == "error" and f.proposals == {"HF_ENDPOINT": HF_MIRROR}
+    assert any("set HF_ENDPOINT=%s" % HF_MIRROR in a.render("zh") for a in f.advice)
+    assert judge(_facts("timeout", "timeout")).proposals == {}
+    assert judge(_facts("timeout", "ok", user_hf=True)).proposals == {}
+    assert judge(_facts("ok", "ok")).proposals == {} and judge(_facts("ok", "ok")).status == "ok"
+
+
+def test_issuer_is_read_from_der(tmp_path):
+    import ssl
+
+    from sd_doctor.probes.fetch import issuer_of
+
+    cert, _ = self_signed(str(tmp_path), name="Corp TLS Inspection CA")
+    with open(cert) as fh:
+        der = ssl.PEM_cert_to_DER_cert(fh.read())
+    assert issuer_of(der) == "CN=Corp TLS Inspection CA, O=sd-doctor tests"
