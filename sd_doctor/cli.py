@@ -135,7 +135,9 @@ def run(args, host, lang):
     options = Options(fix=args.fix, json=args.json, lang=args.lang or lang, offline=args.offline,
                       timeout=args.timeout, verbose=args.verbose, resolution=args.resolution, oom=args.oom,
                       no_venv=args.no_venv)
-    ctx = Context(webui_dir, options, host=host)
+    from sd_doctor.launcher.model import build as build_launcher
+
+    ctx = Context(webui_dir, options, host=host, launcher_factory=build_launcher)
     findings = run_checks(ctx)
     settings, settings_lines = plan_and_write(ctx, findings)
     if args.json:

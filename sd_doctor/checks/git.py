@@ -60,6 +60,8 @@ def probe(ctx):
                 "origin": redact(info["origin"]) if info["origin"] else None, "local": None, "remote": None}
     facts["checkout"] = checkout
     facts["launch_utils"] = info["launch_utils"]
+    facts["launcher_notes"] = [n for n in ctx.launcher.notes if n["for"].startswith("repositories")]
+    facts["flavour"] = ctx.launcher.flavour_label
     variables = ctx.launch["variables"]
     windows = ctx.platform == "windows"
     repos_dir = os.path.join(webui_dir, "repositories")
@@ -226,9 +228,16 @@ def judge(facts):
 
     # the repositories the launcher clones
     repos = facts.get("repos") or []
+    for note in facts.get("launcher_notes") or []:
+        f.add("skip", T("{f} could not be read as Python ({w}): the repositories it clones are unknown.",
+                        "无法按 Python 读取 {f}（{w}）：不知道它要克隆哪些仓库。", f=note["file"], w=note["why"]))
     if checkout.get("installed") and not facts.get("launch_utils"):
-        f.warn(T("No modules/launch_utils.py with repository URLs was found: the repositories were not checked.",
-                 "未找到含仓库地址的 modules/launch_utils.py：未检查所需仓库。"))
+        f.warn(T("No launcher file that clones repositories could be read (modules/launch_utils.py, launch.py or the "
+                 "2022 webui.bat): the repositories were not checked.",
+                 "无法读取任何会克隆仓库的启动文件（modules/launch_utils.py、launch.py 或 2022 年版 webui.bat）：未检查所需仓库。"))
+    elif facts.get("launch_utils"):
+        f.ok(T("{fl} clones {n} repositories ({f}).", "{fl} 会克隆 {n} 个仓库（{f}）。", fl=facts.get("flavour") or "web UI",
+               n=len(repos), f=facts["launch_utils"]))
     reachable = 0
     for repo in repos:
         _judge_repo(f, platform, repo, timeout, bool(facts.get("offline")), facts.get("settings_file"))
