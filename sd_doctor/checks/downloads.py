@@ -107,7 +107,6 @@ def probe(ctx):
     from concurrent.futures import ThreadPoolExecutor
 
     from sd_doctor.checks.proxy import webui_python
-    from sd_doctor.launcher.launch_utils import installed_texts
     from sd_doctor.probes import downloads as dl
     from sd_doctor.probes import fetch
 
@@ -121,7 +120,7 @@ def probe(ctx):
              "user_hf_endpoint": bool(variables.get("HF_ENDPOINT"))}
     python = webui_python(ctx)
     facts["python"] = python
-    torch = dl.torch_source(variables, sources, list(installed_texts(ctx.webui_dir)))
+    torch = dl.torch_source(variables, sources, getattr(ctx.launcher, "torch", None))
     facts["torch"] = dict(torch)
     seed = [u for u in (torch.get("url"), dl.hf_endpoint(variables, sources)["url"], variables.get("INDEX_URL"),
                         HF_MIRROR) if u]

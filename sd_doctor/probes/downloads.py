@@ -151,12 +151,14 @@ _TORCH_VERSION_RE = re.compile(r"\btorch==([0-9][0-9A-Za-z.+]*)")
 _INDEX_OPT_RE = re.compile(r"(?:--extra-index-url|--index-url|-i)[ =](\S+)")
 
 
-def torch_source(variables, sources, launcher_texts):
+def torch_source(variables, sources, torch_defaults):
     """{'url', 'source', 'version', 'via_pip_index'} of the torch download.
 
     TORCH_COMMAND (settings or environment) wins; else the launcher's default command with TORCH_INDEX_URL or the
-    default index written in the installed launch_utils.py / launch.py.
+    default index of the installed launch_utils.py / launch.py (the launcher model's ``torch`` facts).
     """
+    import os
+
     from sd_doctor.probes.torch_build import default_index_url
 
     command = variables.get("TORCH_COMMAND")
@@ -165,23 +167,13 @@ def torch_source(variables, sources, launcher_texts):
         version = _TORCH_VERSION_RE.search(command)
         return {"url": urls[-1] if urls else None, "source": "TORCH_COMMAND (%s)" % sources.get("TORCH_COMMAND", "?"),
                 "version": version.group(1) if version else None, "via_pip_index": not urls}
-    version = None
-    default_url = default_file = None
-    for path, text in launcher_texts:
-        url = default_index_url(text)
-        if url:
-            import os
-
-            default_url, default_file = url, os.path.basename(path)
-            for line in text.splitlines():
-                if "TORCH_COMMAND" in line and _TORCH_VERSION_RE.search(line):
-                    version = _TORCH_VERSION_RE.search(line).group(1)
-                    break
-            break
+    torch_defaults = torch_defaults or {}
+    version = torch_defaults.get("pin")
     if variables.get("TORCH_INDEX_URL"):
         return {"url": variables["TORCH_INDEX_URL"], "source": "TORCH_INDEX_URL (%s)" % sources.get(
             "TORCH_INDEX_URL", "?"), "version": version, "via_pip_index": False}
-    return {"url": default_url, "source": default_file, "version": version, "via_pip_index": False}
+    file_name = os.path.basename(torch_defaults.get("file") or "") or None
+    return {"url": default_index_url(torch_defaults), "source": file_name, "version": version, "via_pip_index": False}
 
 
 def hf_endpoint(variables, sources):
