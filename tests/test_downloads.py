@@ -156,8 +156,12 @@ def test_black_hole_proxy_ends_within_the_timeout(tmp_path):
         env = dl_env(tmp_path, index_conf(index.url()), HF_ENDPOINT=index.url(), TORCH_INDEX_URL=index.url("/whl"),
                      http_proxy="http://127.0.0.1:%d" % pit.port)
         check, elapsed = downloads(tmp_path, env, timeout="2")
-    print("black hole run: %.2f s at --timeout 2" % elapsed)
-    assert elapsed < 2 + 1, elapsed
+    start = time.monotonic()
+    run_cli(["--version"], env=env)
+    startup = time.monotonic() - start  # the interpreter's start on this (possibly busy) machine
+    print("black hole run: %.2f s at --timeout 2 (startup %.2f s, check %.2f s)" % (elapsed, startup,
+                                                                                  check["elapsed_s"]))
+    assert check["elapsed_s"] < 2 + 1 and elapsed < 2 + 1 + startup, (elapsed, startup, check["elapsed_s"])
     assert by_role(check, "pip-index")[0]["result"]["state"] == "timeout"
     assert "Read timed out" in check["detail"]
 
