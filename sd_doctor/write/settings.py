@@ -80,6 +80,14 @@ class Wanted(object):
         self.problems = []  # [T] values that cannot be written safely
 
 
+_DOWNLOAD_REASONS = (
+    ("INDEX_URL", T("the downloads check: INDEX_URL does not answer, the index in pip's own configuration does",
+                    "下载检查：INDEX_URL 无法访问，而 pip 自身配置的索引可以访问")),
+    ("HF_ENDPOINT", T("the downloads check: Hugging Face does not answer, the mirror does",
+                      "下载检查：Hugging Face 无法访问，而镜像可以访问")),
+)
+
+
 def wanted_values(ctx, findings, target):
     props = proposals(findings)
     windows = target.dialect == "bat"
@@ -122,6 +130,9 @@ def wanted_values(ctx, findings, target):
         if props.get(var) and props.get("NO_PROXY"):
             want.values.append((var, props[var], T("the proxy check: keeps the Windows proxy in use once NO_PROXY is set",
                                                    "“代理”检查项：设置 NO_PROXY 后仍使用 Windows 代理")))
+    for var, reason in _DOWNLOAD_REASONS:
+        if props.get(var):
+            want.values.append((var, props[var], reason))
     if props.get("STABLE_DIFFUSION_REPO"):
         want.values.append(("STABLE_DIFFUSION_REPO", props["STABLE_DIFFUSION_REPO"],
                             T("the git check: the default Stable Diffusion repository is gone",
