@@ -4,13 +4,13 @@ import json
 import os
 import sys
 
-from sd_doctor.core.finding import ERROR, OK, SKIP, STATUSES, WARN
+from sd_doctor.core.finding import CRASH, ERROR, OK, SKIP, STATUSES, WARN
 from sd_doctor.core.redact import redact, redact_tree
 from sd_doctor.core.text import T, render, render_tree
 
-UNICODE_MARKS = {OK: u"\u2713", WARN: u"!", ERROR: u"\u2717", SKIP: u"-"}
-ASCII_MARKS = {OK: "+", WARN: "!", ERROR: "x", SKIP: "-"}
-COLOURS = {OK: "32", WARN: "33", ERROR: "31", SKIP: "90"}
+UNICODE_MARKS = {OK: u"\u2713", WARN: u"!", ERROR: u"\u2717", SKIP: u"-", CRASH: u"\u2717"}
+ASCII_MARKS = {OK: "+", WARN: "!", ERROR: "x", SKIP: "-", CRASH: "x"}
+COLOURS = {OK: "32", WARN: "33", ERROR: "31", SKIP: "90", CRASH: "31"}
 
 
 def summary_counts(findings):
@@ -116,5 +116,6 @@ def to_text(ctx, findings, settings_lines, version, stream):
     counts = summary_counts(findings)
     out.append("")
     out.append(render(T("Summary: {ok} ok, {warn} warnings, {error} errors, {skip} skipped",
-                        "汇总：{ok} 项正常，{warn} 项警告，{error} 项错误，{skip} 项跳过", **counts), lang))
+                        "汇总：{ok} 项正常，{warn} 项警告，{error} 项错误，{skip} 项跳过", **counts), lang)
+               + (render(T(", {crash} crashed", "，{crash} 项崩溃", **counts), lang) if counts[CRASH] else ""))
     return "\n".join(redact(line) for line in out) + "\n"
