@@ -14,9 +14,9 @@ COLOURS = {OK: "32", WARN: "33", ERROR: "31", SKIP: "90", CRASH: "31"}
 
 
 def summary_counts(findings):
-    counts = dict((s, 0) for s in STATUSES)
+    counts = dict((s, 0) for s in STATUSES if s != CRASH)  # 'crash' appears only when a check crashed
     for f in findings:
-        counts[f.status] += 1
+        counts[f.status] = counts.get(f.status, 0) + 1
     return counts
 
 
@@ -117,5 +117,5 @@ def to_text(ctx, findings, settings_lines, version, stream):
     out.append("")
     out.append(render(T("Summary: {ok} ok, {warn} warnings, {error} errors, {skip} skipped",
                         "汇总：{ok} 项正常，{warn} 项警告，{error} 项错误，{skip} 项跳过", **counts), lang)
-               + (render(T(", {crash} crashed", "，{crash} 项崩溃", **counts), lang) if counts[CRASH] else ""))
+               + (render(T(", {crash} crashed", "，{crash} 项崩溃", **counts), lang) if counts.get(CRASH) else ""))
     return "\n".join(redact(line) for line in out) + "\n"
