@@ -530,6 +530,29 @@ class ArgsPlan(object):
 
 # -- the whole step -------------------------------------------------------------------------------------------------
 
+_WRITE_REASONS = {
+    "changed": T("{f} changed on disk while sd-doctor was running; run it again",
+                 "sd-doctor 运行期间 {f} 被修改了；请重新运行"),
+    "verify": T("it did not read back as written", "写入后读回的内容不一致"),
+    "locked": T("another sd-doctor --fix is writing {f} right now; run again when it has finished",
+                "另一个 sd-doctor --fix 正在写入 {f}；请等它结束后重新运行"),
+    "read-only": T("{f} is read-only; make it writable first if you want sd-doctor to change it",
+                   "{f} 是只读文件；如需让 sd-doctor 修改，请先取消只读"),
+    "symlink-outside": T("{f} is a symbolic link to a file outside the web UI folder; edit that file yourself",
+                         "{f} 是指向 web UI 文件夹之外的符号链接；请自行编辑该文件"),
+    "hard-link": T("{f} has other hard links; replacing it would split them, so edit it yourself",
+                   "{f} 还有其他硬链接；替换它会断开这些链接，请自行编辑"),
+    "not-a-file": T("{f} is not a regular file", "{f} 不是普通文件"),
+    "readback": T("bash does not read the new {f} as planned", "bash 读取新的 {f} 的结果与计划不一致"),
+}
+
+
+def write_reason(reason, name):
+    """The user's words for a WriteFailed reason (an OS error's text passes through)."""
+    message = _WRITE_REASONS.get(reason)
+    return T(message.en, message.zh, f=name) if message is not None else reason
+
+
 def _fail(target, reason):
     return UserError(T("cannot write {f}: {r}; nothing was changed.", "无法写入 {f}：{r}；没有做任何改动。", f=target.path,
                        r=reason))
@@ -619,9 +642,7 @@ def settings(ctx, findings, plan):
             try:
                 backup = atomic.replace(snap, new_bytes)
             except atomic.WriteFailed as exc:
-                reason = T("{f} changed on disk while sd-doctor was running; run it again",
-                           "sd-doctor 运行期间 {f} 被修改了；请重新运行", f=target.name) if exc.reason == "changed" else (
-                    T("it did not read back as written", "写入后读回的内容不一致") if exc.reason == "verify" else exc.reason)
+                reason = write_reason(exc.reason, target.name)
                 raise _fail(target, reason)
             result["applied"] = True
             result["backup"] = backup
