@@ -53,7 +53,9 @@ def snapshot(path, limit):
         st = os.stat(path)
     except FileNotFoundError:
         return Snapshot(path, None, None, None)
-    with open(path, "rb") as fh:
+    from sd_doctor.formats.textfile import open_regular
+
+    with open_regular(path) as fh:  # a FIFO is refused, never waited on
         data = fh.read(limit + 1)
     return Snapshot(path, data, st.st_mtime_ns, st.st_size)
 

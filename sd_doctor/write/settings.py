@@ -20,7 +20,7 @@ from sd_doctor.formats import bat as batfile
 from sd_doctor.formats import sh as shfile
 from sd_doctor.core.errors import UserError
 from sd_doctor.core.text import T
-from sd_doctor.formats.textfile import MAX_TEXT_BYTES, UnreadableText, decode_bytes
+from sd_doctor.formats.textfile import UnreadableText, decode_bytes
 
 USER_BAT = "webui-user.bat"
 SETTINGS_BAT = "webui.settings.bat"
@@ -275,11 +275,16 @@ class Doc(object):
         return self.to_bytes()[len(self.bom):].decode(self.encoding)
 
 
+# Settings files are a few hundred bytes; the merge is not linear in the size, and it runs on the main thread after
+# the checks' deadline, so anything larger is refused before it is parsed (an 800 KB file took 22 s).
+MAX_SETTINGS_BYTES = 128 * 1024
+
+
 def load_doc(data, encodings, default_eol, first=None):
     """A Doc for the bytes of a settings file; raises UnreadableText for what must not be rewritten.
 
     ``first``: for a batch file, the code page cmd reads it in (see _read_target)."""
-    if len(data) > MAX_TEXT_BYTES:
+    if len(data) > MAX_SETTINGS_BYTES:
         raise UnreadableText("too large")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise UnreadableText("utf-16")
@@ -291,7 +296,7 @@ def load_doc(data, encodings, default_eol, first=None):
 
 
 _UNREADABLE = {
-    "too large": T("it is larger than 1 MB, so it is not a settings file", "它超过 1 MB，不是设置文件"),
+    "too large": T("it is larger than 128 KB, so it is not a settings file", "它超过 128 KB，不是设置文件"),
     "binary": T("it is not a text file", "它不是文本文件"),
     "undecodable": T("its encoding is neither UTF-8 nor this system's code page", "它的编码既不是 UTF-8 也不是本系统的代码页"),
     "utf-16": T("it is saved as UTF-16, which cmd and bash cannot read; save it as UTF-8 or ANSI",
@@ -543,7 +548,6 @@ _WRITE_REASONS = {
     "hard-link": T("{f} has other hard links; replacing it would split them, so edit it yourself",
                    "{f} 还有其他硬链接；替换它会断开这些链接，请自行编辑"),
     "not-a-file": T("{f} is not a regular file", "{f} 不是普通文件"),
-    "readback": T("bash does not read the new {f} as planned", "bash 读取新的 {f} 的结果与计划不一致"),
 }
 
 
@@ -639,6 +643,7 @@ def settings(ctx, findings, plan):
             lines.append(T("  Not written: run sd-doctor --fix to apply this (the old file is kept as a backup).",
                            "  未写入：运行 sd-doctor --fix 以应用（旧文件会保留备份）。"))
         else:
+            _check_readback(ctx, target, merge, result, args, new_bytes)
             try:
                 backup = atomic.replace(snap, new_bytes)
             except atomic.WriteFailed as exc:
@@ -668,10 +673,24 @@ def settings(ctx, findings, plan):
     return result, lines
 
 
+def _check_readback(ctx, target, merge, result, args, new_bytes):
+    """Refuse a webui-user.sh that bash would not read as planned (see write/readback.py)."""
+    if target.dialect != "sh":
+        return
+    from sd_doctor.write.readback import sh_reads_back
+
+    expected = dict((n, result["variables"].get(n)) for n in merge.changed_names
+                    if isinstance(result["variables"].get(n), str))
+    why = sh_reads_back(new_bytes, expected, args.tokens, timeout=max(2.0, ctx.options.timeout))
+    if why:
+        raise _fail(target, T("bash does not read the new {f} as planned ({w})",
+                              "bash 读取新的 {f} 的结果与计划不一致（{w}）", f=target.name, w=why))
+
+
 def _read_target(ctx, target):
     """(Snapshot, Doc or None, error T or None). A missing file becomes its template."""
     try:
-        snap = atomic.snapshot(target.path, MAX_TEXT_BYTES)
+        snap = atomic.snapshot(target.path, MAX_SETTINGS_BYTES)
     except OSError as exc:
         return None, None, T("{e}", "{e}", e=exc.strerror or str(exc))
     encodings = _encodings(ctx, target.dialect)
