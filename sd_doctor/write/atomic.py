@@ -202,6 +202,12 @@ def _remove_stale_temps(folder, name):
             _remove_quietly(stale)
 
 
+def clean_leftovers(path):
+    """What a killed run left beside ``path`` (temporary and lock files of dead pids); for a run that writes nothing."""
+    folder, name = os.path.split(os.path.abspath(path))
+    _remove_stale_temps(folder, name)
+
+
 def temp_names(path):
     """The temporary files of ``path`` (for tests and for the next run's cleanup)."""
     import glob

@@ -689,6 +689,8 @@ def _check_readback(ctx, target, merge, result, args, new_bytes):
 
 def _read_target(ctx, target):
     """(Snapshot, Doc or None, error T or None). A missing file becomes its template."""
+    if ctx.options.fix:
+        atomic.clean_leftovers(target.path)  # a killed run's temporary files, even when nothing is written now
     try:
         snap = atomic.snapshot(target.path, MAX_SETTINGS_BYTES)
     except OSError as exc:
