@@ -62,3 +62,7 @@ def backups(path):
 def read(path):
     with open(path, "rb") as fh:
         return fh.read()
+
+
+def cli_args(root, *extra):
+    return [root, "--no-venv"] + list(extra)
