@@ -47,7 +47,7 @@ def test_no_password_in_any_output(tmp_path):
         "PIP_PROXY": "bob:%s@127.0.0.1:9" % PASSWORD})
     secrets = [PASSWORD, encoded, "s3cr/t", "p@ss", "ss%40w", "%40w"]
     modes = [[], ["--verbose"], ["--json"], ["--json", "--verbose"], ["--lang", "zh"], ["--fix", "--json"],
-             ["--fix"], ["--fix", "--verbose"]]
+             ["--fix"], ["--fix", "--verbose"], ["--report"]]
     failures = []
     for mode in modes:
         proc = run_cli(cli_args(root, "--timeout", "1", *mode), env=env, timeout=60)
