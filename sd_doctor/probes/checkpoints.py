@@ -76,8 +76,8 @@ def scan(dirs, budget_s=2.0, max_files=MAX_FILES):
                 if name.lower().endswith(".safetensors"):
                     try:
                         entry["family"] = classify(tensor_names(path))
-                    except (HeaderError, OSError) as exc:
-                        entry["error"] = str(exc)
+                    except (HeaderError, OSError, ValueError, RecursionError, MemoryError) as exc:
+                        entry["error"] = str(exc) or exc.__class__.__name__  # costs this file, never the check
                 else:
                     entry["error"] = "a .ckpt file (pickle): its family is not read"
                 files.append(entry)

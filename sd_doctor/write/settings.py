@@ -20,7 +20,7 @@ from sd_doctor.formats import bat as batfile
 from sd_doctor.formats import sh as shfile
 from sd_doctor.core.errors import UserError
 from sd_doctor.core.text import T
-from sd_doctor.formats.textfile import MAX_TEXT_BYTES, UnreadableText, decode_bytes
+from sd_doctor.formats.textfile import UnreadableText, decode_bytes
 
 from sd_doctor.launcher.target import SETTINGS_BAT
 
@@ -207,11 +207,16 @@ class Doc(object):
         return self.to_bytes()[len(self.bom):].decode(self.encoding)
 
 
+# Settings files are a few hundred bytes; the merge is not linear in the size, and it runs on the main thread after
+# the checks' deadline, so anything larger is refused before it is parsed (an 800 KB file took 22 s).
+MAX_SETTINGS_BYTES = 128 * 1024
+
+
 def load_doc(data, encodings, default_eol, first=None):
     """A Doc for the bytes of a settings file; raises UnreadableText for what must not be rewritten.
 
     ``first``: for a batch file, the code page cmd reads it in (see _read_target)."""
-    if len(data) > MAX_TEXT_BYTES:
+    if len(data) > MAX_SETTINGS_BYTES:
         raise UnreadableText("too large")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise UnreadableText("utf-16")
@@ -223,7 +228,7 @@ def load_doc(data, encodings, default_eol, first=None):
 
 
 _UNREADABLE = {
-    "too large": T("it is larger than 1 MB, so it is not a settings file", "它超过 1 MB，不是设置文件"),
+    "too large": T("it is larger than 128 KB, so it is not a settings file", "它超过 128 KB，不是设置文件"),
     "binary": T("it is not a text file", "它不是文本文件"),
     "undecodable": T("its encoding is neither UTF-8 nor this system's code page", "它的编码既不是 UTF-8 也不是本系统的代码页"),
     "utf-16": T("it is saved as UTF-16, which cmd and bash cannot read; save it as UTF-8 or ANSI",
@@ -462,6 +467,28 @@ class ArgsPlan(object):
 
 # -- the whole step -------------------------------------------------------------------------------------------------
 
+_WRITE_REASONS = {
+    "changed": T("{f} changed on disk while sd-doctor was running; run it again",
+                 "sd-doctor 运行期间 {f} 被修改了；请重新运行"),
+    "verify": T("it did not read back as written", "写入后读回的内容不一致"),
+    "locked": T("another sd-doctor --fix is writing {f} right now; run again when it has finished",
+                "另一个 sd-doctor --fix 正在写入 {f}；请等它结束后重新运行"),
+    "read-only": T("{f} is read-only; make it writable first if you want sd-doctor to change it",
+                   "{f} 是只读文件；如需让 sd-doctor 修改，请先取消只读"),
+    "symlink-outside": T("{f} is a symbolic link to a file outside the web UI folder; edit that file yourself",
+                         "{f} 是指向 web UI 文件夹之外的符号链接；请自行编辑该文件"),
+    "hard-link": T("{f} has other hard links; replacing it would split them, so edit it yourself",
+                   "{f} 还有其他硬链接；替换它会断开这些链接，请自行编辑"),
+    "not-a-file": T("{f} is not a regular file", "{f} 不是普通文件"),
+}
+
+
+def write_reason(reason, name):
+    """The user's words for a WriteFailed reason (an OS error's text passes through)."""
+    message = _WRITE_REASONS.get(reason)
+    return T(message.en, message.zh, f=name) if message is not None else reason
+
+
 def _fail(target, reason):
     return UserError(T("cannot write {f}: {r}; nothing was changed.", "无法写入 {f}：{r}；没有做任何改动。", f=target.path,
                        r=reason))
@@ -548,12 +575,11 @@ def settings(ctx, findings, plan):
             lines.append(T("  Not written: run sd-doctor --fix to apply this (the old file is kept as a backup).",
                            "  未写入：运行 sd-doctor --fix 以应用（旧文件会保留备份）。"))
         else:
+            _check_readback(ctx, target, merge, result, args, new_bytes)
             try:
                 backup = atomic.replace(snap, new_bytes)
             except atomic.WriteFailed as exc:
-                reason = T("{f} changed on disk while sd-doctor was running; run it again",
-                           "sd-doctor 运行期间 {f} 被修改了；请重新运行", f=target.name) if exc.reason == "changed" else (
-                    T("it did not read back as written", "写入后读回的内容不一致") if exc.reason == "verify" else exc.reason)
+                reason = write_reason(exc.reason, target.name)
                 raise _fail(target, reason)
             result["applied"] = True
             result["backup"] = backup
@@ -579,10 +605,26 @@ def settings(ctx, findings, plan):
     return result, lines
 
 
+def _check_readback(ctx, target, merge, result, args, new_bytes):
+    """Refuse a webui-user.sh that bash would not read as planned (see write/readback.py)."""
+    if target.dialect != "sh":
+        return
+    from sd_doctor.write.readback import sh_reads_back
+
+    expected = dict((n, result["variables"].get(n)) for n in merge.changed_names
+                    if isinstance(result["variables"].get(n), str))
+    why = sh_reads_back(new_bytes, expected, args.tokens, timeout=max(2.0, ctx.options.timeout))
+    if why:
+        raise _fail(target, T("bash does not read the new {f} as planned ({w})",
+                              "bash 读取新的 {f} 的结果与计划不一致（{w}）", f=target.name, w=why))
+
+
 def _read_target(ctx, target):
     """(Snapshot, Doc or None, error T or None). A missing file becomes its template."""
+    if ctx.options.fix:
+        atomic.clean_leftovers(target.path)  # a killed run's temporary files, even when nothing is written now
     try:
-        snap = atomic.snapshot(target.path, MAX_TEXT_BYTES)
+        snap = atomic.snapshot(target.path, MAX_SETTINGS_BYTES)
     except OSError as exc:
         return None, None, T("{e}", "{e}", e=exc.strerror or str(exc))
     encodings = _encodings(ctx, target.dialect)
