@@ -12,7 +12,9 @@ TITLE = T("PATH", "PATH 环境变量")
 def probe(ctx):
     from sd_doctor.probes.interpreters import classify, split_path, which_all
 
-    entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
+    # The PATH the launcher gets: in a one-click package run.bat's (environment.bat puts the package's git and
+    # Python first), else the process's own.
+    entries = split_path(ctx.launcher.environ.get("PATH", ""), ctx.host.path_sep)
     names = ctx.host.executable_names
     pythons = which_all("python", entries, names)
     if ctx.platform != "windows":  # webui.sh runs python3.10, else python3 (webui-facts.md §3)
@@ -28,6 +30,7 @@ def probe(ctx):
         "python_setting": v.get("PYTHON") if ctx.platform == "windows" and ctx.launch["source"].get("PYTHON") not in
         (None, "default") else v.get("python_cmd"),
         "git_setting": v.get("GIT"),
+        "one_click": (ctx.launcher.one_click or {}).get("run_bat"),
     }
 
 
@@ -77,4 +80,7 @@ def judge(facts):
                if windows else T("Remove them from PATH in your shell profile.", "在 shell 配置文件中把它们从 PATH 删除。"))
     if not f.lines:
         f.ok(T("python {p}, git {g}", "python {p}，git {g}", p=real[0]["path"] if real else "-", g=facts.get("git")))
+    if facts.get("one_click"):
+        f.ok(T("Judged on the PATH {r} gives the launcher (the package's git and Python first).",
+               "按 {r} 交给启动脚本的 PATH 判断（安装包自带的 git 和 Python 在最前面）。", r=facts["one_click"]))
     return f
