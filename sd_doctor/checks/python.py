@@ -89,7 +89,7 @@ def launcher_facts(ctx, command, venv):
             "outside_venv": bool(ctx.platform != "windows" and venv and command and os.path.isabs(command)
                                  and sh and not sh.get("absolute_python_in_venv")),
             "absolute_python_outside_venv": bool(sh and venv and not sh.get("absolute_python_in_venv")),
-            "launcher_notes": [n for n in model.notes if "python" in n["for"]]}
+            "launcher_notes": list(model.notes)}
 
 
 def _setting_line(platform, path):
@@ -195,6 +195,8 @@ def judge(facts):
         f.error(T("{c} was not found (webui.bat stops with \"Couldn't launch python\", exit code 9009).",
                   "找不到 {c}（webui.bat 会停在 \"Couldn't launch python\"，exit code 9009）。", c=command)
                 if platform == "windows" else
+                T("{c} was not found ({s} runs it: python_cmd is not set).", "找不到 {c}（{s} 会运行它：未设置 python_cmd）。",
+                  c=command, s=facts["source"]) if str(facts.get("source")).startswith("webui.sh") else
                 T("{c} was not found.", "找不到 {c}。", c=command))
     elif kind == STORE_ALIAS:
         f.error(T("{p} is the Microsoft Store alias, not Python: it fails with exit code 9009.",
@@ -225,9 +227,9 @@ def _launcher_lines(f, facts):
                T("Check that {f} is a readable file (copy it to a new file if the disk reports errors).",
                  "确认 {f} 是可读的文件（若磁盘报错，把它复制成一个新文件）。", f=name))
     for note in facts.get("launcher_notes") or []:
-        f.add("skip", T("{f} could not be read as Python ({w}): its Python range is unknown, judged by the web UI's "
-                        "usual 3.10.", "无法按 Python 读取 {f}（{w}）：不知道它接受的 Python 版本，按 web UI 通常的 3.10 判断。",
-                        f=note["file"], w=note["why"]))
+        f.add("skip", T("{f} could not be read as Python ({w}): what it tells ({u}) is unknown and not assumed; the "
+                        "web UI's usual 3.10 is the measure.", "无法按 Python 读取 {f}（{w}）：它所说明的内容（{u}）未知，"
+                        "不作猜测；按 web UI 通常的 3.10 判断。", f=note["file"], w=note["why"], u=note["for"]))
     if facts.get("one_click"):
         f.ok(T("One-click package: run.bat gives the launcher the package's own Python and git (environment.bat, "
                "SKIP_VENV=1). Start the web UI with {r}, never webui-user.bat directly (that gives exit code 9009).",

@@ -76,6 +76,9 @@ def to_json(ctx, findings, settings, version, stream=None):
             entry["elapsed_s"] = round(f.elapsed, 3)
     if settings:
         doc["settings"] = render_tree(settings, lang)
+    launcher = getattr(ctx, "launcher", None) if getattr(ctx, "_launcher_factory", None) else None
+    if launcher is not None:
+        doc["launcher"] = render_tree(launcher.to_json(), lang)  # the launcher model every check read
     text = json.dumps(redact_tree(doc), indent=2, ensure_ascii=False, default=str, sort_keys=False)
     try:
         text.encode(getattr(stream, "encoding", None) or "utf-8")
@@ -95,6 +98,10 @@ def to_text(ctx, findings, settings_lines, version, stream):
     out = []
     out.append(render(T("sd-doctor {v}: checking {d} ({p})", "sd-doctor {v}：正在检查 {d}（{p}）",
                         v=version, d=ctx.webui_dir, p=ctx.platform), lang))
+    launcher = getattr(ctx, "launcher", None) if getattr(ctx, "_launcher_factory", None) else None
+    if ctx.options.verbose and launcher is not None and launcher.flavour:
+        out.append(render(T("Launcher: {f} ({e}); settings file: {t}", "启动器：{f}（{e}）；设置文件：{t}",
+                            f=launcher.flavour_label, e=launcher.flavour_evidence, t=launcher.target.name or "-"), lang))
     out.append("")
     for f in findings:
         lines = render(f.detail_lines(), lang) or [""]
