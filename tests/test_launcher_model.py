@@ -223,3 +223,38 @@ def test_one_click_package_judges_the_package_python(name, tmp_path):
     python = run_one(python_check, ctx)
     text = " ".join(m.render("en") for _, m in python.lines)
     assert "run.bat" in text and "not found" not in text and "Install Python" not in str(python.advice)
+
+
+GIB = 1024 ** 3
+GPU_MATRIX = [  # (vendor, name, VRAM GiB, adapter source): what the gpu check's probe would have found
+    (None, None, None, None), ("intel", "Intel(R) UHD Graphics 630", 1, "registry"),
+    ("amd", "AMD Radeon RX 6600", 8, "registry"), ("nvidia", "NVIDIA GeForce GTX 1650", 4, "nvml"),
+    ("nvidia", "NVIDIA GeForce RTX 3050", 4, "nvml"), ("nvidia", "NVIDIA GeForce RTX 3060", 12, "nvml"),
+    ("nvidia", "NVIDIA GeForce RTX 4090", 24, "nvml"),
+]
+
+
+@pytest.mark.parametrize("name", CORPUS_NAMES)
+@pytest.mark.parametrize("platform", ["windows", "linux"])
+def test_gpu_advice_names_only_flags_the_plan_writes_and_the_install_declares(name, platform, tmp_path):
+    """A property over the corpus x a GPU matrix x --oom: every flag the gpu advice or the plan's notes name is
+    declared by that folder's parser, and every flag in the gpu advice is in the planned COMMANDLINE_ARGS."""
+    from sd_doctor.checks import gpu
+    from sd_doctor.plan.flags import plan_flags
+
+    model = make_ctx(_checkout(tmp_path, name), platform).launcher
+    declared = set(model.accepted_flags)
+    for vendor, card_name, vram, source in GPU_MATRIX:
+        for oom in (False, True):
+            facts = {"platform": platform, "flavour": model.flavour, "source": source, "vendor": vendor,
+                     "name": card_name, "vram_total": vram and vram * GIB, "devices": [], "torch": {},
+                     "cpu_flags": " ".join(" ".join([f] + v) for f, v in model.cpu_flags()) or None,
+                     "nvml": {"status": "no-library"}, "nvidia_smi": {"status": "missing"}}
+            advice = " ".join(a.render("en") for a in gpu.judge(facts).advice)
+            plan = plan_flags(vram and vram * GIB, vendor, card_name, 512, None, model.flavour, None,
+                              model.accepted_flags, [], oom, platform=platform, sdxl_capable=model.sdxl_capable)
+            notes = " ".join(n.render("en") for n in plan.notes if "is not added" not in n.render("en"))
+            named = lambda text: set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]+", text))
+            assert set(plan.commandline_args) - {"all", "full"} <= declared, (vendor, plan.commandline_args)
+            assert named(advice) <= set(plan.commandline_args) & declared, (vendor, advice)
+            assert named(notes) - {"--oom"} <= declared, (vendor, notes)  # "X is not added: ..." lines aside

@@ -385,9 +385,9 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
                                                        "--upcast-sampling 可解决", n=name)))
         else:
             for flag, values in (("--precision", ["full"]), ("--no-half", [])):
-                planned.append((flag, values, T("{n}: GTX 16xx needs full precision (this version has no "
-                                                "--upcast-sampling)", "{n}：GTX 16xx 需要全精度（此版本没有 "
-                                                "--upcast-sampling）", n=name)))
+                planned.append((flag, values, T("{n}: GTX 16xx needs full precision (this version cannot "
+                                                "upcast sampling)", "{n}：GTX 16xx 需要全精度（此版本不支持 "
+                                                "upcast sampling）", n=name)))
         planned.append(("--no-half-vae", [], T("{n}: keep the VAE in full precision (GTX 16xx black images)",
                                                "{n}：VAE 保持全精度（避免 GTX 16xx 黑图）", n=name)))
     return _assemble(groups, planned, remove, reasons, notes, accepts)
