@@ -258,3 +258,37 @@ def test_gpu_advice_names_only_flags_the_plan_writes_and_the_install_declares(na
             assert set(plan.commandline_args) - {"all", "full"} <= declared, (vendor, plan.commandline_args)
             assert named(advice) <= set(plan.commandline_args) & declared, (vendor, advice)
             assert named(notes) - {"--oom"} <= declared, (vendor, notes)  # "X is not added: ..." lines aside
+
+
+def test_sdxl_flags_only_where_the_version_loads_sdxl():
+    from sd_doctor.plan.flags import plan_flags
+
+    card = (8 * GIB, "nvidia", "NVIDIA GeForce RTX 3070", 1024, ["sd1", "sdxl"], "a1111")
+    loads = plan_flags(*card, sdxl_capable=True)
+    old = plan_flags(*card, sdxl_capable=False)  # the 2023-06-05 folder: no generative-models clone
+    assert "--medvram-sdxl" in loads.commandline_args or "--medvram" in loads.commandline_args
+    assert not any("sdxl" in t for t in old.commandline_args)
+    assert any("1.5.0" in n.render("en") for n in old.notes)
+    assert plan_flags(*card, version="1.4.1").commandline_args == old.commandline_args
+
+
+def test_oom_without_a_gpu_answer_says_it_cannot_climb():
+    from sd_doctor.plan.flags import plan_flags
+
+    for vendor, gpu_known in ((None, True), ("nvidia", False)):
+        p = plan_flags(None, vendor, None, 512, None, "a1111", None, None, [], True, gpu_known=gpu_known)
+        assert any("cannot go a rung higher" in n.render("en") for n in p.notes), vendor
+
+
+def test_checkpoint_folders_are_followed_through_symlinks(tmp_path):
+    from sd_doctor.probes import checkpoints
+
+    real = tmp_path / "elsewhere" / "sdxl"
+    real.mkdir(parents=True)
+    (real / "model.ckpt").write_bytes(b"pickle")
+    top = tmp_path / "webui" / "models" / "Stable-diffusion"
+    top.mkdir(parents=True)
+    os.symlink(str(real), str(top / "linked"))
+    os.symlink(str(top), str(real / "loop"))  # a loop back up must not be walked forever
+    names = [f["name"] for f in checkpoints.scan([str(top)])["files"]]
+    assert names == [os.path.join("linked", "model.ckpt")]
