@@ -246,15 +246,10 @@ def probe(ctx):
 
 # ---------------------------------------------------------------------------------------------------------- judge
 def parse_driver(version):
-    """'535.104.05' -> (535, 104, 5); None when unreadable."""
-    if not version:
-        return None
-    parts = []
-    for piece in str(version).strip().split("."):
-        if not piece.isdigit():
-            break
-        parts.append(int(piece))
-    return tuple(parts) or None
+    """'535.104.05' -> (535, 104, 5) through packaging.version; None when unreadable."""
+    from sd_doctor.core.versions import release
+
+    return release(version) or None
 
 
 def cuda_version_text(value):
@@ -265,11 +260,9 @@ def cuda_version_text(value):
 
 
 def _cuda_tuple(text):
-    try:
-        major, minor = str(text).split(".")[:2]
-        return int(major), int(minor)
-    except (ValueError, TypeError):
-        return None
+    from sd_doctor.core.versions import release
+
+    return release(text, 2) if len(release(text, 2)) == 2 else None
 
 
 def required_driver(cuda, platform_name):

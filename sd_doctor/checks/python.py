@@ -59,8 +59,8 @@ def launcher_python(ctx):
 
 
 def probe(ctx):
-    from sd_doctor.probes.interpreters import classify, find_alternatives, interrogate, is_good_for_webui, local_bound, \
-        split_path
+    from sd_doctor.probes.interpreters import classify, find_alternatives, interrogate_once, is_good_for_webui, \
+        local_bound, split_path
     from sd_doctor.launcher.settings import venv_path
 
     entries = split_path(ctx.launcher.environ.get("PATH", ""), ctx.host.path_sep)
@@ -69,10 +69,15 @@ def probe(ctx):
              "kind": classify(resolved), "info": None, "alternatives": [],
              "unreadable_settings": ctx.launch.get("unreadable") or {}, "settings_file": settings_file(ctx)}
     bound = local_bound(ctx.timeout)
+    # webui.sh skips its own venv inside an activated one and installs torch there (POSIX only).
+    active = ctx.environ.get("VIRTUAL_ENV") if ctx.platform != "windows" else None
+    facts["active_venv"] = active or None
     if resolved:
-        facts["info"] = interrogate([resolved], bound)
-    if not (facts["info"] and is_good_for_webui(facts["info"])):
-        facts["alternatives"] = find_alternatives(ctx.host, entries, bound, exclude=[resolved])
+        facts["info"] = interrogate_once(ctx, resolved, bound)
+    if active or not (facts["info"] and is_good_for_webui(facts["info"])):
+        inside = [e for e in entries if active and _inside(e, active)]
+        facts["alternatives"] = [a for a in find_alternatives(ctx.host, [e for e in entries if e not in inside], bound,
+                                                              exclude=[resolved]) if not _inside(a["path"], active)]
     venv = venv_path(ctx.webui_dir, ctx.launch)
     facts["venv"] = venv if venv and os.path.isdir(venv) else None
     facts.update(launcher_facts(ctx, command, venv))
@@ -90,6 +95,24 @@ def launcher_facts(ctx, command, venv):
                                  and sh and not sh.get("absolute_python_in_venv")),
             "absolute_python_outside_venv": bool(sh and venv and not sh.get("absolute_python_in_venv")),
             "launcher_notes": list(model.notes)}
+
+
+def _inside(path, folder):
+    if not (path and folder):
+        return False
+    path, folder = os.path.abspath(path), os.path.abspath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _judge_active_venv(f, facts):
+    """An activated venv: webui.sh then uses it instead of its own venv, so torch lands in it. Returns True."""
+    active = facts.get("active_venv")
+    f.error(T("A virtual environment is active ({v}): webui.sh then skips its own venv and installs torch and the "
+              "web UI's packages into this one.",
+              "当前已激活一个虚拟环境（{v}）：webui.sh 会因此跳过它自己的 venv，把 torch 和 web UI 的依赖装进这个环境。",
+              v=active),
+            T("Leave it before you start the web UI:\n{c}", "启动 web UI 之前先退出它：\n{c}", c="deactivate"))
+    return True
 
 
 def _setting_line(platform, path):
@@ -214,6 +237,8 @@ def judge(facts):
         where = T("Python {v} ({b}-bit) at {p}", "Python {v}（{b} 位），位于 {p}", v=version, b=info.get("bits"),
                   p=info.get("executable") or resolved)
         good = _judge_version(f, facts, info, where, vt)
+    if facts.get("active_venv"):
+        good = not _judge_active_venv(f, facts)  # the active venv's interpreter is never the approved one
     _launcher_lines(f, facts)
     _advise(f, facts, good)
     return f

@@ -78,7 +78,8 @@ class Launcher(object):
         return {"path": self.webui_dir, "exists": self.exists, "is_dir": self.is_dir, "installed": self.installed,
                 "markers": list(self.markers), "flavour": self.flavour, "generation": self.generation,
                 "calls_settings_bat": self.calls_settings_bat, "one_click": bool(self.one_click),
-                "is_git": self.is_git, "version": self.version, "accepted_flags": self.accepted_flags}
+                "is_git": self.is_git, "version": self.version, "accepted_flags": self.accepted_flags,
+                "empty": self.empty, "nested_webui": self.nested_webui}
 
     def to_json(self):
         out = dict(self.layout)
@@ -117,15 +118,31 @@ def _version(root, timeout):
     return match.group(1) if match else None
 
 
+def _emptiness(root):
+    """(empty, the web UI one level below or None): ``webui\\`` of a one-click package, or a clone made inside."""
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return False, None
+    for name in ["webui"] + names:
+        sub = os.path.join(root, name)
+        if os.path.isdir(sub) and any(os.path.isfile(os.path.join(sub, m)) for m in flavours.MARKERS):
+            return False, sub
+    return not names, None
+
+
 def _layout_facts(root, timeout):
     from sd_doctor.formats.textfile import read_text_lenient
 
     facts = {"webui_dir": root, "exists": os.path.exists(root), "is_dir": os.path.isdir(root), "generation": None,
-             "calls_settings_bat": False, "markers": [], "installed": False, "is_git": False, "version": None}
+             "calls_settings_bat": False, "markers": [], "installed": False, "is_git": False, "version": None,
+             "empty": False, "nested_webui": None}
     if not facts["is_dir"]:
         return facts
     facts["markers"] = [m for m in flavours.MARKERS if os.path.isfile(os.path.join(root, m))]
     facts["installed"] = bool(facts["markers"])
+    if not facts["installed"]:
+        facts["empty"], facts["nested_webui"] = _emptiness(root)
     bat = os.path.join(root, "webui.bat")
     if os.path.isfile(bat):
         try:

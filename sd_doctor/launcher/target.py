@@ -97,10 +97,10 @@ def _windows_target(layout, path):
                             "webui.settings.bat 已存在，webui.bat 在 webui-user.bat 之后读取它，所以以它的值为准。"))
         return Target(USER_BAT, path(USER_BAT), "bat",
                       T("webui-user.bat is the file you start; it sets the variables, then calls webui.bat (v1.7 or "
-                        "later).", "webui-user.bat 是您启动的文件；它先设置变量，再调用 webui.bat（v1.7 及以后）。"))
+                        "later).", "webui-user.bat 是你启动的文件；它先设置变量，再调用 webui.bat（v1.7 及以后）。"))
     if generation == "2023":
         why = T("webui-user.bat is the file you start; this webui.bat (late 2022 to 2023) keeps the values it sets.",
-                "webui-user.bat 是您启动的文件；这个 webui.bat（2022 年末至 2023 年）会沿用它设置的值。")
+                "webui-user.bat 是你启动的文件；这个 webui.bat（2022 年末至 2023 年）会沿用它设置的值。")
         if layout.get("one_click"):
             why = T("{w} The package's updater may overwrite webui-user.bat: run sd-doctor --fix again after an "
                     "update.", "{w} 安装包的更新程序可能覆盖 webui-user.bat：更新后请再次运行 sd-doctor --fix。", w=why)

@@ -22,7 +22,7 @@ from sd_doctor.core.errors import UserError
 from sd_doctor.core.text import T
 from sd_doctor.formats.textfile import MAX_TEXT_BYTES, UnreadableText, decode_bytes
 
-from sd_doctor.launcher.target import SETTINGS_BAT, USER_BAT
+from sd_doctor.launcher.target import SETTINGS_BAT
 
 # Characters webui.bat would interpret where it expands GIT or VENV_DIR without quotes of its own.
 _CMD_ACTIVE = set('"&|<>^')
@@ -31,19 +31,20 @@ _PYTHON_NEEDS_QUOTES = set(" \t&|<>^(),;=!%")
 
 
 def templates_dir():
-    """templates/ as shipped in the wheel (sd_doctor/templates), else the repository's top-level templates/."""
-    import sd_doctor
+    """The folder of the shipped templates when they are plain files (tests read it); the writer itself reads them
+    through ``read_template``."""
+    import sd_doctor.templates
 
-    here = os.path.dirname(os.path.abspath(sd_doctor.__file__))
-    for folder in (os.path.join(here, "templates"), os.path.join(os.path.dirname(here), "templates")):
-        if os.path.isfile(os.path.join(folder, USER_BAT)):
-            return folder
-    return os.path.join(here, "templates")
+    return os.path.dirname(os.path.abspath(sd_doctor.templates.__file__))
 
 
 def read_template(name):
-    with open(os.path.join(templates_dir(), name), "rb") as fh:
-        return fh.read()
+    """A template's bytes through importlib.resources: works from a wheel, a zipapp and a frozen program alike."""
+    import importlib.resources as resources
+
+    if hasattr(resources, "files"):  # 3.9+
+        return resources.files("sd_doctor.templates").joinpath(name).read_bytes()
+    return resources.read_binary("sd_doctor.templates", name)  # 3.8
 
 
 # -- which file -----------------------------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def wanted_values(ctx, findings, target):
                 want.problems.append(T("the Python path {p} contains a quote.", "Python 路径 {p} 含有引号。", p=python))
             else:
                 want.values.append(("PYTHON", python_value(python),
-                                    T("the interpreter the python check found", "python 检查找到的解释器")))
+                                    T("the interpreter the python check found", "“Python”检查项找到的解释器")))
         elif _absolute_python_runs_outside_venv(ctx, python):
             from sd_doctor.launcher.webui_sh import working_form
             want.left_out.append(T("python_cmd={p} is not written: this webui.sh (before v1.10) would run launch.py on "
@@ -109,7 +110,7 @@ def wanted_values(ctx, findings, target):
                                    "（#16113）。请手动在 {f} 中加入：\n{l}", p=python, f=target.name,
                                    l=working_form(python)))
         else:
-            want.values.append(("python_cmd", python, T("the interpreter the python check found", "python 检查找到的解释器")))
+            want.values.append(("python_cmd", python, T("the interpreter the python check found", "“Python”检查项找到的解释器")))
     if props.get("GIT"):
         name = "GIT"
         value = props["GIT"]
@@ -117,7 +118,7 @@ def wanted_values(ctx, findings, target):
             want.problems.append(T("GIT={v}: webui.bat would read part of it as a command.",
                                    "GIT={v}：webui.bat 会把其中一部分当作命令执行。", v=value))
         else:
-            want.values.append((name, value, T("the git the git check found", "git 检查找到的 git")))
+            want.values.append((name, value, T("the git the check \"git and repositories\" found", "“git 与代码仓库”检查项找到的 git")))
     if ctx.options.no_venv:
         if windows:
             legacy = ctx.layout.get("generation") == "2022"
@@ -134,7 +135,7 @@ def wanted_values(ctx, findings, target):
             want.values.append(("venv_dir", "-", T("--no-venv: venv_dir=- skips the venv", "--no-venv：venv_dir=- 表示不使用 venv")))
     if props.get("NO_PROXY"):
         reason = T("the proxy check: the web UI must reach itself on localhost without the proxy",
-                   "代理检查：web UI 访问本机 localhost 时不能经过代理")
+                   "“代理”检查项：web UI 访问本机 localhost 时不能经过代理")
         want.values.append(("NO_PROXY", props["NO_PROXY"], reason))
         if not windows:  # cmd's variables ignore case; bash's do not, and tools read either spelling
             want.values.append(("no_proxy", props["NO_PROXY"], reason))
@@ -142,11 +143,11 @@ def wanted_values(ctx, findings, target):
         # Proposed only for a Windows registry proxy: once NO_PROXY is set, Python stops reading the registry.
         if props.get(var) and props.get("NO_PROXY"):
             want.values.append((var, props[var], T("the proxy check: keeps the Windows proxy in use once NO_PROXY is set",
-                                                   "代理检查：设置 NO_PROXY 后仍使用 Windows 代理")))
+                                                   "“代理”检查项：设置 NO_PROXY 后仍使用 Windows 代理")))
     if props.get("STABLE_DIFFUSION_REPO"):
         want.values.append(("STABLE_DIFFUSION_REPO", props["STABLE_DIFFUSION_REPO"],
                             T("the git check: the default Stable Diffusion repository is gone",
-                              "git 检查：默认的 Stable Diffusion 仓库已不存在")))
+                              "“git 与代码仓库”检查项：默认的 Stable Diffusion 仓库已不存在")))
     return want, props
 
 
@@ -458,7 +459,7 @@ class ArgsPlan(object):
                 base = planned
         if self.port:
             base = argquote.set_flag(base, "--port", str(self.port))
-            self.reasons["--port"] = T("the port check: use port {p}", "端口检查：使用端口 {p}", p=self.port)
+            self.reasons["--port"] = T("the port check: use port {p}", "“端口”检查项：使用端口 {p}", p=self.port)
         self.tokens = base
         if base == actual:
             return None
@@ -490,7 +491,7 @@ def settings(ctx, findings, plan):
     result = {"file": target.path, "why": target.why, "commandline_args": list(plan.commandline_args) if plan else [],
               "reasons": dict(plan.reasons) if plan else {}, "variables": {}, "diff": "", "changed": False,
               "applied": False, "backup": None, "warnings": [], "notes": list(plan.notes) if plan else [],
-              "remedies": []}
+              "remedies": [], "blocked": target.blocked}
     values = [(n, v) for n, v, _ in want.values]
     if args.wanted():
         values.append(("COMMANDLINE_ARGS", args))
