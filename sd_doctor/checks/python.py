@@ -119,7 +119,7 @@ def _setting_line(platform, path):
     """The line to put in the settings file: PYTHON is used unquoted by webui.bat, so a path with spaces carries
     its own quotes (webui-facts.md §1)."""
     if platform == "windows":
-        from sd_doctor.write.settings import python_value
+        from sd_doctor.formats.bat import python_value
 
         return "set PYTHON=%s" % python_value(path)
     import shlex

@@ -17,6 +17,7 @@ import os
 from sd_doctor.formats import args as argquote
 from sd_doctor.write import atomic
 from sd_doctor.formats import bat as batfile
+from sd_doctor.formats.bat import python_value
 from sd_doctor.formats import sh as shfile
 from sd_doctor.core.errors import UserError
 from sd_doctor.core.text import T
@@ -26,8 +27,6 @@ from sd_doctor.launcher.target import SETTINGS_BAT
 
 # Characters webui.bat would interpret where it expands GIT or VENV_DIR without quotes of its own.
 _CMD_ACTIVE = set('"&|<>^')
-# Characters that make webui.bat's unquoted %PYTHON% fall apart unless the value carries its own quotes.
-_PYTHON_NEEDS_QUOTES = set(" \t&|<>^(),;=!%")
 
 
 def templates_dir():
@@ -61,15 +60,6 @@ def proposals(findings):
     for finding in findings.values():
         merged.update(getattr(finding, "proposals", None) or {})
     return merged
-
-
-def _needs_python_quotes(path):
-    return bool(_PYTHON_NEEDS_QUOTES & set(path))
-
-
-def python_value(path):
-    """PYTHON for webui.bat, which uses it unquoted: a path with spaces (or cmd's own characters) carries quotes."""
-    return '"%s"' % path if _needs_python_quotes(path) else path
 
 
 class Wanted(object):
