@@ -206,7 +206,9 @@ def test_a_chinese_report_has_no_english_sentences(tmp_path):
 # -- JSON -------------------------------------------------------------------------------------------------------------
 
 def _check_schema(doc, verbose=False):
-    assert set(doc) - {"settings"} == {"schema", "tool_version", "webui_dir", "platform", "checks", "summary"}
+    assert set(doc) - {"settings"} == {"schema", "tool_version", "webui_dir", "platform", "checks", "summary",
+                                       "launcher"}
+    assert doc["launcher"]["path"] == doc["webui_dir"] and "flavour" in doc["launcher"]  # the launcher model
     assert doc["schema"] == 1
     assert doc["tool_version"] == __version__
     assert doc["platform"] in ("windows", "linux", "darwin")

@@ -17,6 +17,7 @@ import os
 from sd_doctor.formats import args as argquote
 from sd_doctor.write import atomic
 from sd_doctor.formats import bat as batfile
+from sd_doctor.formats.bat import python_value
 from sd_doctor.formats import sh as shfile
 from sd_doctor.core.errors import UserError
 from sd_doctor.core.text import T
@@ -26,8 +27,6 @@ from sd_doctor.launcher.target import SETTINGS_BAT
 
 # Characters webui.bat would interpret where it expands GIT or VENV_DIR without quotes of its own.
 _CMD_ACTIVE = set('"&|<>^')
-# Characters that make webui.bat's unquoted %PYTHON% fall apart unless the value carries its own quotes.
-_PYTHON_NEEDS_QUOTES = set(" \t&|<>^(),;=!%")
 
 
 def templates_dir():
@@ -63,21 +62,22 @@ def proposals(findings):
     return merged
 
 
-def _needs_python_quotes(path):
-    return bool(_PYTHON_NEEDS_QUOTES & set(path))
-
-
-def python_value(path):
-    """PYTHON for webui.bat, which uses it unquoted: a path with spaces (or cmd's own characters) carries quotes."""
-    return '"%s"' % path if _needs_python_quotes(path) else path
-
-
 class Wanted(object):
     """The values sd-doctor wants the launcher to see, before looking at the file."""
 
     def __init__(self):
         self.values = []  # [(name, value, reason T)]
         self.problems = []  # [T] values that cannot be written safely
+        self.left_out = []  # [T] values this launcher generation cannot take: said, not written, not an error
+
+
+def _absolute_python_runs_outside_venv(ctx, python):
+    """True where the installed webui.sh runs launch.py on an absolute python_cmd itself, outside the venv it uses
+    (before v1.10, #16113); False when the venv is skipped or webui.sh re-points python_cmd at the venv (#16116)."""
+    sh = ctx.launcher.webui_sh
+    if not sh or sh.get("absolute_python_in_venv") or not os.path.isabs(python) or ctx.options.no_venv:
+        return False
+    return ctx.launch["variables"].get("venv_dir", "venv") != "-"
 
 
 _DOWNLOAD_REASONS = (
@@ -100,6 +100,13 @@ def wanted_values(ctx, findings, target):
             else:
                 want.values.append(("PYTHON", python_value(python),
                                     T("the interpreter the python check found", "“Python”检查项找到的解释器")))
+        elif _absolute_python_runs_outside_venv(ctx, python):
+            from sd_doctor.launcher.webui_sh import working_form
+            want.left_out.append(T("python_cmd={p} is not written: this webui.sh (before v1.10) would run launch.py on "
+                                   "it outside the venv (#16113). Add these lines to {f} by hand:\n{l}",
+                                   "未写入 python_cmd={p}：这个 webui.sh（v1.10 之前）会在 venv 之外用它运行 launch.py"
+                                   "（#16113）。请手动在 {f} 中加入：\n{l}", p=python, f=target.name,
+                                   l=working_form(python)))
         else:
             want.values.append(("python_cmd", python, T("the interpreter the python check found", "“Python”检查项找到的解释器")))
     if props.get("GIT"):
@@ -117,6 +124,11 @@ def wanted_values(ctx, findings, target):
                                 T("--no-venv: an empty VENV_DIR skips the venv in the 2022 webui.bat", "--no-venv：在 2022 "
                                   "年版 webui.bat 中，空的 VENV_DIR 表示不使用 venv") if legacy else
                                 T("--no-venv: VENV_DIR=- skips the venv", "--no-venv：VENV_DIR=- 表示不使用 venv")))
+        elif (ctx.launcher.webui_sh or {}).get("venv_dash_honoured", True) is False:
+            want.left_out.append(T("--no-venv: this webui.sh (before v1.7) reads venv_dir before it sources {f}, so "
+                                   "venv_dir=- there cannot skip the venv; update the web UI (git pull) first.",
+                                   "--no-venv：这个 webui.sh（v1.7 之前）在读取 {f} 之前就读了 venv_dir，因此在那里写 "
+                                   "venv_dir=- 无法跳过 venv；请先更新 web UI（git pull）。", f=target.name))
         else:
             want.values.append(("venv_dir", "-", T("--no-venv: venv_dir=- skips the venv", "--no-venv：venv_dir=- 表示不使用 venv")))
     if props.get("NO_PROXY"):
@@ -512,6 +524,7 @@ def settings(ctx, findings, plan):
     if args.wanted():
         values.append(("COMMANDLINE_ARGS", args))
     problems = list(want.problems)
+    result["warnings"].extend(want.left_out)
     doc = snap = None
     if target.dialect is not None:
         snap, doc, error = _read_target(ctx, target)
