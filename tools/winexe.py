@@ -61,6 +61,18 @@ def source_files():
     return found
 
 
+def package_modules():
+    """Every module of the package: the runner imports the checks by name, which no import graph can follow.
+    (PyInstaller's --collect-submodules lists them by importing the package in the Windows Python, which found
+    none here: the list comes from the source tree instead.)"""
+    names = []
+    for rel, _path in source_files():
+        if rel.startswith("sd_doctor/") and rel.endswith(".py"):
+            name = rel[:-3].replace("/", ".")
+            names.append(name[:-len(".__init__")] if name.endswith(".__init__") else name)
+    return names
+
+
 def build_key(bed_name):
     digest = hashlib.sha256()
     digest.update(json.dumps([BUILD_FORMAT, bed_name, PYINSTALLER_PINS]).encode())
@@ -91,10 +103,10 @@ def _pyinstaller_argv():
     src = r"C:\src"
     return [r"C:\builder\python.exe", "-m", "PyInstaller", "--onefile", "--console", "--noconfirm", "--clean",
             "--noupx", "--name", EXE_NAME[:-4], "--paths", src,
-            "--collect-submodules", "sd_doctor",  # the runner imports the checks by name
             "--add-data", src + r"\templates;sd_doctor\templates",
             "--distpath", r"C:\out\dist", "--workpath", r"C:\out\build", "--specpath", r"C:\out"] + [
-        a for name in EXCLUDES for a in ("--exclude-module", name)] + [src + "\\" + ENTRY.replace("/", "\\")]
+        a for name in EXCLUDES for a in ("--exclude-module", name)] + [
+        a for name in package_modules() for a in ("--hidden-import", name)] + [src + "\\" + ENTRY.replace("/", "\\")]
 
 
 def _build_in_wine(bed, wheels_dir, wheels, work, log):
