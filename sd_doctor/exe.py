@@ -23,9 +23,9 @@ def choose_folder(argv, exe_folder, cwd):
     """(argv to run, message saying which folder was chosen or None). Only a run without arguments chooses."""
     if argv:
         return list(argv), None
-    from sd_doctor.launcher.layout import detect_flavour
+    from sd_doctor.launcher.flavour import detect
 
-    if exe_folder and detect_flavour(exe_folder):
+    if exe_folder and detect(exe_folder)[0]:
         return [exe_folder], T("Checking the folder sd-doctor.exe is in, which holds a web UI: {d}",
                                "检查 sd-doctor.exe 所在的文件夹（其中有 web UI）：{d}", d=exe_folder)
     if exe_folder:

@@ -48,7 +48,7 @@ def cache_root():
 def source_files():
     """(relative path, absolute path) of everything that goes into the exe or decides how it is built."""
     found = []
-    for top in ("sd_doctor", "templates", os.path.join("tools", "windows")):
+    for top in ("sd_doctor", os.path.join("tools", "windows")):
         for folder, dirs, files in os.walk(os.path.join(ROOT, top)):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in sorted(files):
@@ -103,7 +103,7 @@ def _pyinstaller_argv():
     src = r"C:\src"
     return [r"C:\builder\python.exe", "-m", "PyInstaller", "--onefile", "--console", "--noconfirm", "--clean",
             "--noupx", "--name", EXE_NAME[:-4], "--paths", src,
-            "--add-data", src + r"\templates;sd_doctor\templates",
+            "--add-data", src + r"\sd_doctor\templates;sd_doctor\templates",  # read with importlib.resources
             "--distpath", r"C:\out\dist", "--workpath", r"C:\out\build", "--specpath", r"C:\out"] + [
         a for name in EXCLUDES for a in ("--exclude-module", name)] + [
         a for name in package_modules() for a in ("--hidden-import", name)] + [src + "\\" + ENTRY.replace("/", "\\")]
