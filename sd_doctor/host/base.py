@@ -22,6 +22,10 @@ class Host(object):
                 names.extend(v for v in value.split(":") if v)
         return names
 
+    def ui_language(self):
+        """The language the system's user interface is shown in, as a locale name ('zh_CN'), or None (not known)."""
+        return None
+
     # -- operating system ----------------------------------------------------------------------------------------
     def os_version(self):
         """{'system': ..., 'release': ..., 'version': ..., 'major': int|None, 'build': int|None}."""

@@ -63,17 +63,22 @@ def _rtl_get_version():
 class WindowsHost(Host):
     name = "windows"
 
-    def locale_names(self):
-        names = super(WindowsHost, self).locale_names()
+    def ui_language(self):
+        """GetUserDefaultUILanguage: what Windows itself is shown in (the people this tool is for rarely set LANG;
+        Git Bash and MSYS set it to en_US whatever the Windows language)."""
         try:
             import ctypes
             import locale
 
-            langid = ctypes.windll.kernel32.GetUserDefaultUILanguage()
-            names.append(locale.windows_locale.get(langid, ""))
+            return locale.windows_locale.get(ctypes.windll.kernel32.GetUserDefaultUILanguage()) or None
         except Exception:
-            pass
-        return [n for n in names if n]
+            return None
+
+    def locale_names(self):
+        """The Windows UI language first, then the Unix-style variables."""
+        ui = self.ui_language()
+        names = super(WindowsHost, self).locale_names()
+        return [n for n in ([ui] if ui else []) + names if n]
 
     def os_version(self):
         facts = super(WindowsHost, self).os_version()

@@ -30,7 +30,9 @@ def summary_counts(findings):
 
 def marks_for(stream):
     """Unicode marks when the stream's encoding can print them (not cp437, cp936), else plain ASCII."""
-    encoding = getattr(stream, "encoding", None) or "ascii"
+    from sd_doctor.host.console import console_encoding
+
+    encoding = console_encoding(stream) or getattr(stream, "encoding", None) or "ascii"
     try:
         u"".join(UNICODE_MARKS.values()).encode(encoding)
         return UNICODE_MARKS
