@@ -216,7 +216,7 @@ def probe(ctx):
 
     # 4. the torch the web UI will run, and the checkpoints' families (plain file reads)
     venv = None if ctx.options.no_venv else launch_settings.venv_path(ctx.webui_dir, ctx.launch)
-    facts["torch"] = torch_build.describe(ctx.webui_dir, variables, tokens, venv)
+    facts["torch"] = torch_build.describe(ctx.webui_dir, variables, tokens, venv, defaults=ctx.launcher.torch)
     dirs = model_family.checkpoint_dirs(ctx.webui_dir, tokens)
     facts["checkpoints"] = ctx.cached("checkpoints", lambda: model_family.scan(dirs, budget_s=max(0.2, min(
         1.5, left()))))
@@ -226,15 +226,10 @@ def probe(ctx):
 
 # ---------------------------------------------------------------------------------------------------------- judge
 def parse_driver(version):
-    """'535.104.05' -> (535, 104, 5); None when unreadable."""
-    if not version:
-        return None
-    parts = []
-    for piece in str(version).strip().split("."):
-        if not piece.isdigit():
-            break
-        parts.append(int(piece))
-    return tuple(parts) or None
+    """'535.104.05' -> (535, 104, 5) through packaging.version; None when unreadable."""
+    from sd_doctor.core.versions import release
+
+    return release(version) or None
 
 
 def cuda_version_text(value):
@@ -245,11 +240,9 @@ def cuda_version_text(value):
 
 
 def _cuda_tuple(text):
-    try:
-        major, minor = str(text).split(".")[:2]
-        return int(major), int(minor)
-    except (ValueError, TypeError):
-        return None
+    from sd_doctor.core.versions import release
+
+    return release(text, 2) if len(release(text, 2)) == 2 else None
 
 
 def required_driver(cuda, platform_name):
