@@ -22,7 +22,7 @@ from sd_doctor.core.errors import UserError
 from sd_doctor.core.text import T
 from sd_doctor.formats.textfile import MAX_TEXT_BYTES, UnreadableText, decode_bytes
 
-from sd_doctor.launcher.target import SETTINGS_BAT
+from sd_doctor.launcher.target import SETTINGS_BAT, USER_BAT
 
 # Characters webui.bat would interpret where it expands GIT or VENV_DIR without quotes of its own.
 _CMD_ACTIVE = set('"&|<>^')
