@@ -131,11 +131,13 @@ def test_owned_lines_go_before_call_webui_bat(tmp_path):
         b"@echo off\r\nset PYTHON=C:\\Py\\python.exe\r\ncall webui.bat\r\nset PYTHON=too-late\r\n")
 
 
-def test_lf_only_bat_keeps_lf_and_utf8_bom_is_kept(tmp_path):
+def test_lf_only_bat_keeps_lf_and_utf8_bom_is_dropped(tmp_path):
+    """cmd runs the BOM as part of the first command (issue 13 case 2): --fix drops it, says so, backs up."""
     user = b"\xef\xbb\xbf@echo off\nrem \xc3\xa9t\xc3\xa9\nset COMMANDLINE_ARGS=--api\ncall webui.bat"
     root = make_webui(str(tmp_path / "w"), {"webui-user.bat": user})
-    run_writer(make_ctx(root, "windows", pages=(65001, 65001), fix=True), plan=Plan(["--api", "--medvram"]))
-    assert read_bytes(os.path.join(root, "webui-user.bat")) == user.replace(b"--api\n", b"--api --medvram\n")
+    result, text = run_writer(make_ctx(root, "windows", pages=(65001, 65001), fix=True), plan=Plan(["--api", "--medvram"]))
+    assert read_bytes(os.path.join(root, "webui-user.bat")) == user[3:].replace(b"--api\n", b"--api --medvram\n")
+    assert "byte-order mark" in text and read_bytes(result["backup"]) == user
 
 
 def test_new_bat_from_template_is_crlf_in_the_oem_code_page(tmp_path):
@@ -171,9 +173,12 @@ def test_bat_is_read_in_the_code_page_cmd_reads_it_in(tmp_path):
 
 def test_value_that_cp437_cannot_hold_is_refused(tmp_path):
     root = make_webui(str(tmp_path / "w"), {"webui-user.bat": DEFAULT_USER_BAT})
-    with pytest.raises(UserError):
-        run_writer(make_ctx(root, "windows", pages=(1252, 437), fix=True), {"PYTHON": "C:\\模型\\python.exe"})
-    assert read_bytes(os.path.join(root, "webui-user.bat")) == DEFAULT_USER_BAT
+    # issue 13 case 5: that one value is refused with the reason and the ASCII-safe way out; the rest is written
+    result, text = run_writer(make_ctx(root, "windows", pages=(1252, 437), fix=True), {"PYTHON": "C:\\模型\\python.exe"},
+                              plan=Plan(["--medvram"]))
+    assert "PYTHON is not written" in text and "8.3" in text
+    assert read_bytes(os.path.join(root, "webui-user.bat")) == DEFAULT_USER_BAT.replace(
+        b"set COMMANDLINE_ARGS=\r\n", b"set COMMANDLINE_ARGS=--medvram\r\n")
 
 
 def test_gbk_file_keeps_its_bytes(tmp_path):

@@ -166,7 +166,6 @@ def parse_set(line, delayed=False):
     return SetLine(name, value, exact, match.group("indent"), match.group("at"))
 
 
-_CALL_WEBUI_RE = re.compile(r'^\s*@?call\s+"?(?:%~dp0)?webui\.bat"?(\s|$)', re.I)
 _DELAYED_RE = re.compile(r"^\s*@?setlocal\b.*\benabledelayedexpansion\b", re.I)
 _COMMENT_RE = re.compile(r"^\s*@?(rem(\s|$)|::)", re.I)
 
@@ -175,8 +174,63 @@ def is_comment(line):
     return bool(_COMMENT_RE.match(line))
 
 
+_IF_PREFIX = re.compile(r'^if\s+(?:/i\s+)?(?:not\s+)?(?:(?:exist|defined|errorlevel)\s+(?:"[^"]*"|\S+)|\S+\s*==\s*\S+)\s*',
+                        re.I)
+_LAUNCHER = re.compile(r'^(?:call\s+|start\s+(?:(?:"[^"]*"|/\S+)\s+)*|cmd(?:\.exe)?\s+(?:/\S+\s+)*?/[ck]\s+)?', re.I)
+_HERE = ("%~dp0\\", "%~dp0", ".\\", "%cd%\\")
+
+
+def _commands(line):
+    """The commands of a line: split at & && | || outside quotes and carets."""
+    parts, cur, quoted, i = [], [], False, 0
+    while i < len(line):
+        ch = line[i]
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "^" and not quoted:
+            cur.append(line[i:i + 2])
+            i += 2
+            continue
+        elif ch in "&|" and not quoted:
+            parts.append("".join(cur))
+            cur = []
+            i += 1
+            continue
+        cur.append(ch)
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
+def _names_webui(command):
+    text = command.strip().lstrip("(@ \t")
+    while True:
+        match = _IF_PREFIX.match(text)
+        if not match:
+            break
+        text = text[match.end():].lstrip("(@ \t")
+    text = text[_LAUNCHER.match(text).end():].lstrip("@")
+    if not text:
+        return False
+    if text.startswith('"'):
+        end = text.find('"', 1)
+        name = text[1:end if end > 0 else len(text)]
+    else:
+        name = re.split(r'[\s()<>]', text, 1)[0]
+    name = name.replace('"', "").lower()
+    for prefix in _HERE:
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            break
+    return name in ("webui", "webui.bat")  # cmd finds webui.bat for "webui" through PATHEXT, in this folder first
+
+
 def is_call_webui(line):
-    return bool(_CALL_WEBUI_RE.match(line)) and not is_comment(line)
+    """True when the line runs this folder's webui.bat: ``webui.bat``, ``call webui``, ``call .\\webui.bat``,
+    ``start webui.bat``, ``cmd /c webui``, ``"%~dp0webui.bat"``, behind ``if exist`` or ``&``, in any case."""
+    if is_comment(line):
+        return False
+    return any(_names_webui(cmd) for cmd in _commands(line))
 
 
 def enables_delayed(line):
@@ -221,3 +275,130 @@ _PYTHON_NEEDS_QUOTES = set(" \t&|<>^(),;=!%")
 def python_value(path):
     """PYTHON for webui.bat, which uses it unquoted: a path with spaces (or cmd's own characters) carries quotes."""
     return '"%s"' % path if _PYTHON_NEEDS_QUOTES & set(path) else path
+
+
+# -- the one reader: logical lines in order, as cmd runs a settings file --------------------------------------------
+
+def _ends_with_caret(text):
+    """True when ``text`` ends with a ``^`` that cmd takes as a line continuation (unescaped, outside quotes)."""
+    quoted = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "^" and not quoted:
+            if i + 1 == len(text):
+                return True
+            i += 1
+        i += 1
+    return False
+
+
+def expand_percent(text, variables, file_dir=""):
+    """Phase 1 with known variables (names compared without case): (text, exact). Undefined names become nothing,
+    as in a batch file; ``%~dp0`` is ``file_dir`` with a trailing backslash; other batch arguments make it inexact."""
+    upper = dict((k.upper(), v) for k, v in variables.items())
+    out = []
+    exact = True
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch != "%":
+            out.append(ch)
+            i += 1
+            continue
+        if text.startswith("%%", i):
+            out.append("%")
+            i += 2
+            continue
+        match = _PCT_REF.match(text, i)
+        if not match:
+            i += 1  # a lone % disappears
+            continue
+        ref = match.group(0)
+        i = match.end()
+        if ref.lower() == "%~dp0":
+            out.append(file_dir.rstrip("\\/") + "\\" if file_dir else "")
+        elif ref.endswith("%") and len(ref) > 2 and ":" not in ref:
+            out.append(upper.get(ref[1:-1].upper(), ""))
+        else:
+            exact = False  # %1, %*, %~nx0 or %VAR:a=b%: not modelled
+            out.append(ref)
+    return "".join(out), exact
+
+
+class Statement(object):
+    """One logical line: physical lines ``first``..``last``; ``raw`` their joined text (percent signs as written);
+    ``kind``: 'set', 'call' (this folder's webui.bat), 'comment', 'dead' (the BOM line), 'blank' or 'other'."""
+
+    __slots__ = ("first", "last", "raw", "kind", "set", "depth", "clean_end")
+
+    def __init__(self, first, last, raw, kind, parsed=None, depth=0, clean_end=True):
+        self.first = first
+        self.last = last
+        self.raw = raw
+        self.kind = kind
+        self.set = parsed
+        self.depth = depth
+        self.clean_end = clean_end
+
+
+def _join(texts, i):
+    """(last index, joined raw text) of the logical line starting at physical line ``i``."""
+    joined = texts[i]
+    while _ends_with_caret(joined) and not _COMMENT_RE.match(joined) and i + 1 < len(texts):
+        i += 1
+        nxt = texts[i]
+        joined = joined[:-1] + ("^" + nxt if nxt else "^")  # the first character of the next line is taken literally
+    return i, joined
+
+
+def _parse_with(raw, variables, file_dir, delayed):
+    """parse_set on a logical line, with %VAR% expanded from ``variables`` (None: references make it inexact)."""
+    if variables is None:
+        return parse_set(raw, delayed)
+    text, exact = expand_percent(raw, variables, file_dir)
+    parsed = parse_set(text.replace("%", "%%"), delayed)
+    if parsed is not None and not exact:
+        parsed.exact = False
+    return parsed
+
+
+def statements(texts, variables=None, file_dir="", bom=False, delayed=False):
+    """The logical lines of a batch file in order, as cmd runs them top to bottom.
+
+    ``variables`` (a dict, changed in place): set lines are applied to it as they come (``set X=`` deletes X) and
+    %VAR% expands from it; None reads each line on its own. ``bom``: the file starts with a UTF-8 byte-order mark,
+    which cmd takes as part of the first command, so that line never runs."""
+    depths = block_depths(texts)
+    out = []
+    i = 0
+    while i < len(texts):
+        last, raw = _join(texts, i)
+        depth = depths[i]
+        if bom and i == 0:
+            out.append(Statement(i, last, raw, "dead", depth=depth))
+        elif not raw.strip():
+            out.append(Statement(i, last, raw, "blank", depth=depth))
+        elif is_comment(raw):
+            out.append(Statement(i, last, raw, "comment", depth=depth))
+        elif is_call_webui(raw):
+            out.append(Statement(i, last, raw, "call", depth=depth))
+        else:
+            delayed = delayed or enables_delayed(raw)
+            parsed = _parse_with(raw, variables, file_dir, delayed)
+            kind = "set" if parsed is not None else "other"
+            clean = not _special_phase(_expand_percent(raw)[0])[1]
+            out.append(Statement(i, last, raw, kind, parsed, depth, clean))
+            if parsed is not None and variables is not None:
+                _apply(variables, parsed)
+        i = last + 1
+    return out
+
+
+def _apply(variables, parsed):
+    for key in [k for k in variables if k.upper() == parsed.name.upper()]:
+        del variables[key]
+    if parsed.value != "":
+        variables[parsed.name.upper()] = parsed.value

@@ -7,7 +7,6 @@ This reads the files; it does not run them. Lines inside ``if``/``goto`` logic a
 """
 
 import os
-import re
 import shlex
 
 from sd_doctor.formats.textfile import read_text_lenient
@@ -17,76 +16,28 @@ MAX_SETTINGS_BYTES = 128 * 1024  # a settings file is a few hundred bytes (the w
 BAT_FILES = ("webui-user.bat", "webui.settings.bat")
 SH_FILE = "webui-user.sh"
 
-_SET_RE = re.compile(r'^\s*@?set\s+(?:"(?P<qname>[^=]+)=(?P<qvalue>.*)"\s*$|(?P<name>[^=\s/][^=]*)=(?P<value>.*)$)', re.I)
-_PCT_RE = re.compile(r"%([^%\s]+)%")
+def parse_bat(text, file_dir, variables, bom=False):
+    """Apply a batch file to ``variables`` (a dict, names upper-cased) as cmd runs it, with formats.bat's one reader
+    (logical lines joined at ``^``, %VAR% expanded on the way, a BOM line dead). Returns the names set."""
+    from sd_doctor.formats import bat as batfile
 
-
-def _expand_bat(value, variables, file_dir):
-    def repl(match):
-        name = match.group(1)
-        if name in ("~dp0",):
-            return file_dir.rstrip("\\/") + "\\"
-        for key, val in variables.items():
-            if key.upper() == name.upper():
-                return val
-        return ""  # cmd expands an undefined variable in a batch file to nothing
-
-    value = value.replace("%~dp0", file_dir.rstrip("\\/") + "\\")
-    return _PCT_RE.sub(repl, value)
-
-
-def parse_bat(text, file_dir, variables):
-    """Apply the ``set`` lines of a batch file to ``variables`` (a dict, names upper-cased). Returns names set."""
     touched = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        low = line.lower()
-        if not low or low.startswith(("rem ", "::", "@rem ")) or low in ("rem", "@rem"):
-            continue
-        match = _SET_RE.match(line)
-        if not match:
-            continue
-        name = (match.group("qname") or match.group("name") or "").strip()
-        value = match.group("qvalue") if match.group("qname") is not None else match.group("value")
-        if not name or name.startswith("/"):
-            continue  # set /a, set /p: arithmetic and prompts, not settings
-        from sd_doctor.formats.bat import parse_set
-
-        exact = parse_set(line)  # cmd's own reading of %%, ^ and quotes, where no variable is involved
-        if exact is not None and exact.exact and exact.name.strip() == name:
-            value = exact.value
-        else:
-            value = _expand_bat(value.rstrip("\r"), variables, file_dir)
-        key = name.upper()
-        if value == "":
-            variables.pop(key, None)
-        else:
-            variables[key] = value
-        touched.append(key)
+    for st in batfile.statements(text.replace("\r", "").split("\n"), variables, file_dir, bom=bom):  # cmd drops CR
+        if st.kind == "set":
+            touched.append(st.set.name.upper())
+        elif st.kind == "call":
+            break  # what follows runs after the web UI has exited
     return touched
 
 
-_SH_ASSIGN_RE = re.compile(r"^\s*(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$")
+def parse_sh(text, variables, exported=None, bom=False):
+    """Apply a webui-user.sh to ``variables`` as bash sources it (formats.sh's one reader). Returns names set."""
+    from sd_doctor.formats import sh as shfile
 
-
-def parse_sh(text, variables):
-    """Apply the simple assignments of a webui-user.sh to ``variables``. Returns names set."""
     touched = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        match = _SH_ASSIGN_RE.match(line)
-        if not match:
-            continue
-        try:
-            parts = shlex.split(match.group("value"), comments=True)
-        except ValueError:
-            continue
-        value = " ".join(parts)
-        value = re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: variables.get(m.group(1), ""), value)
-        variables[match.group("name")] = value
-        touched.append(match.group("name"))
+    for st in shfile.statements(text, variables, exported, bom=bom):
+        if st.kind == "assign":
+            touched.append(st.assign.name)
     return touched
 
 
@@ -105,17 +56,21 @@ def read(webui_dir, platform_name, environ, layout=None):
     source = dict((k, "environment") for k in variables)
     files = []
     unreadable = {}
+    unexported = []
 
     def text_of(name):
+        """(text, starts with a UTF-8 BOM) of a settings file."""
         try:
             path = os.path.join(webui_dir, name)
             if os.path.getsize(path) > MAX_SETTINGS_BYTES:  # parsing is not linear: a huge file costs seconds
                 unreadable[name] = "larger than %d KB, not read" % (MAX_SETTINGS_BYTES // 1024)
-                return ""
-            return read_text_lenient(path)
+                return "", False
+            text = read_text_lenient(path)  # refuses FIFOs and other non-regular files
+            with open(path, "rb") as fh:
+                return text, fh.read(3) == b"\xef\xbb\xbf"
         except OSError as exc:
             unreadable[name] = "%s: %s" % (exc.__class__.__name__, exc.strerror or exc)
-            return ""
+            return "", False
 
     venv_skipped = False
     if platform_name == "windows":
@@ -124,7 +79,8 @@ def read(webui_dir, platform_name, environ, layout=None):
         def apply(name):
             if os.path.isfile(os.path.join(webui_dir, name)):
                 files.append(name)
-                for key in parse_bat(text_of(name), webui_dir, variables):
+                text, bom = text_of(name)
+                for key in parse_bat(text, webui_dir, variables, bom=bom):
                     source[key] = name
 
         apply("webui-user.bat")
@@ -146,8 +102,11 @@ def read(webui_dir, platform_name, environ, layout=None):
         path = os.path.join(webui_dir, SH_FILE)
         if os.path.isfile(path):
             files.append(SH_FILE)
-            for key in parse_sh(text_of(SH_FILE), variables):
+            text, bom = text_of(SH_FILE)
+            exported = set(environ)
+            for key in parse_sh(text, variables, exported, bom=bom):
                 source[key] = SH_FILE
+            _drop_unexported(variables, exported, unexported)
         if "venv_dir" not in variables:
             variables["venv_dir"] = "venv"
             source["venv_dir"] = "default"
@@ -155,7 +114,18 @@ def read(webui_dir, platform_name, environ, layout=None):
         if key not in variables:
             del source[key]
     return {"variables": variables, "source": source, "files": files, "unreadable": unreadable,
-            "platform": platform_name, "venv_skipped": venv_skipped}
+            "platform": platform_name, "venv_skipped": venv_skipped,
+            "unexported": unexported}
+
+
+def _drop_unexported(variables, exported, unexported):
+    """A name set without export stays a shell variable of webui.sh: launch.py, a child process, never sees it."""
+    from sd_doctor.formats.sh import SHELL_ONLY
+
+    for name in list(variables):
+        if name not in exported and name not in SHELL_ONLY:
+            del variables[name]
+            unexported.append(name)
 
 
 def commandline_args(launch):

@@ -23,7 +23,7 @@ from sd_doctor.core.errors import UserError
 from sd_doctor.core.text import T
 from sd_doctor.formats.textfile import UnreadableText, decode_bytes
 
-from sd_doctor.launcher.target import SETTINGS_BAT
+from sd_doctor.launcher.target import SETTINGS_BAT, USER_BAT
 
 # Characters webui.bat would interpret where it expands GIT or VENV_DIR without quotes of its own.
 _CMD_ACTIVE = set('"&|<>^')
@@ -260,6 +260,10 @@ class Merge(object):
         self.changed_names = []
         self.problems = []
         self.warnings = []
+        self.refused = []  # names whose value the file cannot hold (a finding; the rest is written)
+        self.deletes = set()  # physical lines removed (the continuation lines of a rewritten logical line)
+        self.drop_bom = False
+        self.to_lf = False
 
 
 def _effective(ctx, name, dialect):
@@ -275,8 +279,14 @@ def _new_line_encodable(merge, text, name):
     try:
         text.encode(doc.encoding)
     except UnicodeEncodeError:
-        merge.problems.append(T("{n}: the value has characters that {f} ({e}) cannot hold.",
-                                "{n}：该值含有 {f}（{e} 编码）无法保存的字符。", n=name, f=merge.name, e=doc.encoding))
+        # Refuse this one value (the rest is still written): a finding with the reason and the ASCII-safe way out.
+        merge.warnings.append(T("{n} is not written: its value has characters that {f} ({e}) cannot hold. Use an "
+                                "ASCII-only path instead: the 8.3 short name (dir /x shows it, e.g. C:\\PROGRA~1\\...) "
+                                "where the drive has short names, or move Python to a folder such as C:\\Python310.",
+                                "{n} 未写入：它的值含有 {f}（{e} 编码）无法保存的字符。请改用只含 ASCII 的路径：驱动器支持短文件名时"
+                                "用 8.3 短路径（dir /x 可以看到，例如 C:\\PROGRA~1\\...），或把 Python 移到 C:\\Python310 这样的文件夹。",
+                                n=name, f=merge.name, e=doc.encoding))
+        merge.refused.append(name)
         return False
     if merge.dialect == "bat" and any(ord(c) > 127 for c in text) and merge.oem and _codec(doc.encoding) != merge.oem:
         merge.problems.append(T("{n}: cmd reads {f} in code page {o}, but the file is saved as {e}; a value with "
@@ -287,31 +297,51 @@ def _new_line_encodable(merge, text, name):
     return True
 
 
-def _bat_scan(merge):
+def _bat_variables(ctx, target_name):
+    """The variables as they stand when cmd starts reading the target file (for %VAR% in its lines)."""
+    from sd_doctor.launcher import settings as launch_settings
+
+    variables = dict((k.upper(), v) for k, v in ctx.environ.items())
+    user = os.path.join(ctx.webui_dir, USER_BAT)
+    if target_name == SETTINGS_BAT and os.path.isfile(user):
+        try:
+            with open(user, "rb") as fh:
+                data = fh.read(MAX_SETTINGS_BYTES)
+            launch_settings.parse_bat(decode_bytes(data)[0], ctx.webui_dir, variables, bom=data.startswith(codecs.BOM_UTF8))
+        except (OSError, UnreadableText):
+            pass
+    return variables
+
+
+def _comment_out_calls(merge, sts):
+    for st in sts:
+        merge.edits[st.first] = "rem " + merge.doc.texts[st.first] + "  (sd-doctor: webui.bat calls this file; calling it back loops, #14557)"
+        merge.warnings.append(T("{f} runs webui.bat ({l}), which calls {f} again and again (#14557); sd-doctor turns "
+                                "that line into a comment.",
+                                "{f} 运行了 webui.bat（{l}），而 webui.bat 又会调用 {f}，无限循环（#14557）；sd-doctor 把这一行改为注释。",
+                                f=merge.name, l=st.raw.strip()))
+
+
+def _bat_scan(merge, variables=None, file_dir=""):
+    """(owned {NAME: (Statement, SetLine)}, anchor line, delayed) over cmd's logical lines (the file as it will be
+    written: without its BOM)."""
     texts = merge.doc.texts
-    depths = batfile.block_depths(texts)
+    sts = batfile.statements(texts, variables, file_dir)
+    calls = [st for st in sts if st.kind == "call"]
     limit = len(texts)
-    call_lines = [i for i, t in enumerate(texts) if depths[i] == 0 and batfile.is_call_webui(t)]
     if merge.name == SETTINGS_BAT:
-        for i in call_lines:  # webui.bat calls this file: calling webui.bat back loops forever (#14557)
-            merge.edits[i] = "rem " + texts[i] + "  (sd-doctor: webui.bat calls this file; calling it back loops, #14557)"
-            merge.warnings.append(T("{f} calls webui.bat, which calls {f} again and again (#14557); sd-doctor turns "
-                                    "that line into a comment.",
-                                    "{f} 调用了 webui.bat，而 webui.bat 又会调用 {f}，无限循环（#14557）；sd-doctor 把这一行改为注释。",
-                                    f=merge.name))
-    elif call_lines:
-        limit = call_lines[0]
+        _comment_out_calls(merge, calls)  # webui.bat calls this file: calling webui.bat back loops forever
+    else:
+        top = [st for st in calls if st.depth == 0]
+        limit = top[0].first if top else limit
     delayed = any(batfile.enables_delayed(t) for t in texts[:limit])
     owned = {}
     last_set = None
-    for i in range(limit):
-        if depths[i] != 0 or batfile.is_comment(texts[i]) or i in merge.edits:
+    for st in sts:
+        if st.first >= limit or st.kind != "set" or st.depth != 0 or st.first in merge.edits:
             continue
-        parsed = batfile.parse_set(texts[i], delayed)
-        if parsed is None:
-            continue
-        last_set = i
-        owned[parsed.name.upper()] = (i, parsed)
+        last_set = st.last
+        owned[st.set.name.upper()] = (st, st.set)
     if last_set is not None:
         anchor = last_set + 1
     else:
@@ -325,17 +355,82 @@ def _bat_scan(merge):
 
 
 def _sh_scan(merge):
+    """(owned {name: (Statement, Assignment, in effect)}, anchors) over bash's logical lines, in order: the last
+    assignment of a name is the one to rewrite; ``in effect`` is the value launch.py gets (exported or shell-only)."""
     owned = {}
     anchors = {}
-    for i, text in enumerate(merge.doc.texts):
-        parsed = shfile.parse_assignment(text)
-        if parsed is not None:
-            owned[parsed.name] = (i, parsed)
+    variables, exported = {}, set(merge.environ)
+    for st in shfile.statements(merge.doc.texts, variables, exported):
+        if st.kind == "assign":
+            owned[st.assign.name] = st
             continue
-        name = shfile.commented_name(text)
+        name = shfile.commented_name(st.raw)
         if name:
-            anchors[name] = i + 1
-    return owned, anchors
+            anchors[name] = st.last + 1
+    out = {}
+    for name, st in owned.items():
+        live = name in exported or name in shfile.SHELL_ONLY
+        out[name] = (st, st.assign, variables.get(name) if live else None)
+    return out, anchors
+
+
+def _sh_comment(raw):
+    """The user's trailing ``# comment`` of a line (with the blanks before it), or ''."""
+    quoted = None
+    for i, ch in enumerate(raw):
+        if quoted:
+            if ch == quoted:
+                quoted = None
+        elif ch in "'\"":
+            quoted = ch
+        elif ch == "#" and i > 0 and raw[i - 1] in " \t":
+            j = i
+            while j > 0 and raw[j - 1] in " \t":
+                j -= 1
+            return raw[j:]
+    return ""
+
+
+def _current(ctx, merge, name, hit):
+    """(value the launcher sees now, the file's own value for the COMMANDLINE_ARGS plan)."""
+    if merge.dialect == "sh":
+        if hit is None:
+            current = _effective(ctx, name, "sh")
+            return current, current
+        return hit[2], hit[1].value  # hit[2] None: set without export, launch.py never sees it
+    if hit is not None and hit[1].exact:
+        return hit[1].value, hit[1].value
+    current = _effective(ctx, name, "bat")
+    return current, current
+
+
+def _unchanged(dialect, name, current, value):
+    if dialect == "bat":
+        return (current or "") == value
+    return current == value or (current is None and value == "" and name not in ("venv_dir",))
+
+
+def _line_for(merge, name, value, delayed):
+    try:
+        if merge.dialect == "bat":
+            return batfile.set_line(name, value, delayed)
+        return shfile.assignment_line(name, value)
+    except (batfile.UnsafeValue, shfile.UnsafeValue) as exc:
+        merge.problems.append(T("{n}={v} cannot be written safely: {e}.", "{n}={v} 无法安全写入：{e}。",
+                                n=name, v=value, e=str(exc)))
+        return None
+
+
+def _rewrite(merge, hit, line):
+    """Replace a logical line (all its physical lines) with ``line``; a bash line keeps the user's # comment."""
+    st = hit[0]
+    parsed = hit[1]
+    if merge.dialect == "bat":
+        merge.edits[st.first] = parsed.indent + parsed.at + line
+    else:
+        export = "export " if parsed.export and not line.startswith("export ") else ""
+        merge.edits[st.first] = parsed.indent + export + line + _sh_comment(st.raw)
+    merge.deletes.update(range(st.first + 1, st.last + 1))
 
 
 def merge_values(ctx, doc, target, values, oem=None):
@@ -345,68 +440,76 @@ def merge_values(ctx, doc, target, values, oem=None):
     """
     merge = Merge(doc, target.dialect, target.name)
     merge.oem = oem
+    merge.environ = ctx.environ
+    _encoding_repairs(merge)
     if target.dialect == "bat":
-        owned, anchor, delayed = _bat_scan(merge)
+        owned, anchor, delayed = _bat_scan(merge, _bat_variables(ctx, target.name), ctx.webui_dir)
         anchors = {}
     else:
         owned, anchors = _sh_scan(merge)
         anchor, delayed = len(doc.texts), False
     order = 0
     for name, value in values:
-        key = name.upper() if target.dialect == "bat" else name
-        hit = owned.get(key)
-        if hit is not None and hit[1].exact:
-            current = hit[1].value
-        else:
-            current = _effective(ctx, name, target.dialect)
+        hit = owned.get(name.upper() if target.dialect == "bat" else name)
+        current, raw = _current(ctx, merge, name, hit)
         if callable(value):
-            value = value(current if current is not None else "")
-            if value is None:
+            value = value(raw if raw is not None else "")
+            if value is None and not (hit is not None and current != raw):
                 continue
-        if target.dialect == "bat":
-            if (current or "") == value:
-                continue
-        elif current == value or (current is None and value == "" and name not in ("venv_dir",)):
+            value = raw if value is None else value  # the file's value is right, but it does not reach the launcher
+        if _unchanged(target.dialect, name, current, value):
             continue
-        try:
-            if target.dialect == "bat":
-                line = batfile.set_line(name, value, delayed)
-            else:
-                line = shfile.assignment_line(name, value)
-        except (batfile.UnsafeValue, shfile.UnsafeValue) as exc:
-            merge.problems.append(T("{n}={v} cannot be written safely: {e}.", "{n}={v} 无法安全写入：{e}。",
-                                    n=name, v=value, e=str(exc)))
-            continue
-        if not _new_line_encodable(merge, line, name):
+        line = _line_for(merge, name, value, delayed)
+        if line is None or not _new_line_encodable(merge, line, name):
             continue
         merge.changed_names.append(name)
         if hit is not None:
-            i, parsed = hit
-            if target.dialect == "bat":
-                merge.edits[i] = parsed.indent + parsed.at + line
-            else:
-                export = "export " if parsed.export and not line.startswith("export ") else ""
-                merge.edits[i] = parsed.indent + export + line
+            _rewrite(merge, hit, line)
         else:
-            at = anchors.get(name, anchor)
-            merge.inserts.append((at, order, line))
+            merge.inserts.append((anchors.get(name, anchor), order, line))
             order += 1
     return merge
+
+
+def _encoding_repairs(merge):
+    """A BOM (cmd and bash run the first line with it as part of the command, so that line is dead) and, for bash,
+    CRLF line ends (bash reads the CR as the last character of each value): both are dropped by the rewrite."""
+    doc = merge.doc
+    if doc.bom:
+        merge.drop_bom = True
+        merge.warnings.append(T("{f} starts with a UTF-8 byte-order mark: {s} takes it as part of the first command, so "
+                                "the first line never runs. --fix removes the mark.",
+                                "{f} 以 UTF-8 字节顺序标记（BOM）开头：{s} 把它当作第一条命令的一部分，所以第一行永远不会执行。"
+                                "--fix 会删除这个标记。", f=merge.name, s="cmd" if merge.dialect == "bat" else "bash"))
+    if merge.dialect == "sh" and any(eol == b"\r\n" for _, eol in doc.lines):
+        merge.to_lf = True
+        merge.warnings.append(T("{f} has Windows (CRLF) line ends: bash reads the CR as part of each value "
+                                "(python_cmd=python3 becomes python3\\r). --fix writes LF line ends.",
+                                "{f} 使用 Windows（CRLF）换行：bash 会把 CR 当作每个值的一部分（python_cmd=python3 变成 "
+                                "python3\\r）。--fix 会改为 LF 换行。", f=merge.name))
 
 
 def apply_merge(merge):
     """The new bytes of the file (the Doc is not modified)."""
     doc = merge.doc
     lines = [list(line) for line in doc.lines]
+    if merge.to_lf:
+        for line in lines:
+            line[1] = b"\n" if line[1] else b""
+    for i in sorted(merge.deletes, reverse=True):
+        del lines[i]
+        merge.edits = dict((k - 1 if k > i else k, v) for k, v in merge.edits.items())
     for i, text in merge.edits.items():
         lines[i][0] = text.encode(doc.encoding)
-    eol = doc.eol
+    eol = b"\n" if merge.to_lf else doc.eol
     inserts = sorted(merge.inserts, key=lambda item: (item[0], item[1]))
+    shift = lambda at: at - len([i for i in merge.deletes if i < at])
     for at, _, text in reversed(inserts):
+        at = shift(at)
         if at > 0 and at == len(lines) and not lines[-1][1]:
             lines[-1][1] = eol  # the last line had no line ending: it needs one before a new line
         lines.insert(at, [text.encode(doc.encoding), eol])
-    return doc.bom + b"".join(c + e for c, e in lines)
+    return (b"" if merge.drop_bom else doc.bom) + b"".join(c + e for c, e in lines)
 
 
 def unified_diff(name, old_text, new_text):
@@ -554,13 +657,16 @@ def settings(ctx, findings, plan):
         except argquote.BadArgs:
             pass  # already reported by ArgsPlan
     new_bytes = None
-    if merge is not None and (merge.edits or merge.inserts):
+    if merge is not None and (merge.edits or merge.inserts or merge.drop_bom or merge.to_lf):
         new_bytes = apply_merge(merge)
         result["changed"] = new_bytes != doc.to_bytes() or not snap.exists
         if result["changed"]:
             old_text = doc.text() if snap.exists else ""
             new_text = new_bytes[len(doc.bom):].decode(doc.encoding)
             result["diff"] = unified_diff(target.name, old_text, new_text)
+            if merge.drop_bom or merge.to_lf:
+                result["diff"] = "\n".join(filter(None, [result["diff"]] + (["(byte-order mark removed)"] if merge.drop_bom
+                                                                           else []) + (["(CRLF -> LF)"] if merge.to_lf else [])))
     for w in result["warnings"]:
         lines.append(T("  ! {w}", "  ! {w}", w=w))
     if result["commandline_args"] or plan is not None:
