@@ -17,6 +17,7 @@ import shutil
 import time
 
 from sd_doctor.checks._common import gib
+from sd_doctor.checks._torch_fit import cuda_version_text, judge_nvidia_torch
 from sd_doctor.core.finding import Finding
 from sd_doctor.core.text import T, join
 
@@ -24,17 +25,6 @@ ID = "gpu"
 TITLE = T("GPU", "显卡")
 
 AMD_FORK = "lshqqytiger/stable-diffusion-webui-amdgpu"
-
-# Minimum driver for a torch build's CUDA version (NVIDIA's minor-version compatibility table): a CUDA 12.x build
-# needs the 525 series, an 11.x build 450.80.02 on Linux / 452.39 on Windows.
-DRIVER_FOR_CUDA = {
-    12: {"linux": (525, 60, 13), "windows": (527, 41)},
-    11: {"linux": (450, 80, 2), "windows": (452, 39)},
-    10: {"linux": (440, 33), "windows": (441, 22)},
-}
-# Compute capability 10.x/12.x (Blackwell: RTX 50, B200) has kernels only in CUDA 12.8 and later torch builds.
-BLACKWELL_MIN_CUDA = (12, 8)
-
 
 # ---------------------------------------------------------------------------------------------------------- probe
 def _variable(variables, name):
@@ -225,89 +215,6 @@ def probe(ctx):
 
 
 # ---------------------------------------------------------------------------------------------------------- judge
-def parse_driver(version):
-    """'535.104.05' -> (535, 104, 5); None when unreadable."""
-    if not version:
-        return None
-    parts = []
-    for piece in str(version).strip().split("."):
-        if not piece.isdigit():
-            break
-        parts.append(int(piece))
-    return tuple(parts) or None
-
-
-def cuda_version_text(value):
-    """NVML's 12020 -> '12.2'."""
-    if not value:
-        return None
-    return "%d.%d" % (value // 1000, (value % 1000) // 10)
-
-
-def _cuda_tuple(text):
-    try:
-        major, minor = str(text).split(".")[:2]
-        return int(major), int(minor)
-    except (ValueError, TypeError):
-        return None
-
-
-def required_driver(cuda, platform_name):
-    """The minimum driver (tuple) for a torch built for CUDA ``cuda`` ('12.1'), or None."""
-    version = _cuda_tuple(cuda)
-    if not version:
-        return None
-    table = DRIVER_FOR_CUDA.get(version[0])
-    if not table:
-        return None
-    return table["windows" if platform_name == "windows" else "linux"]
-
-
-def _dotted(version):
-    return ".".join("%d" % v if i == 0 else "%02d" % v for i, v in enumerate(version))
-
-
-def torch_command_advice(platform_name, index_base, tag):
-    """How to make the web UI install a torch built for ``tag`` (e.g. cu128)."""
-    if index_base:
-        url = "%s/whl/%s" % (index_base, tag)
-        command = "pip install torch torchvision --extra-index-url %s" % url
-        if platform_name == "windows":
-            line = "set TORCH_COMMAND=%s" % command
-            where = T("webui-user.bat", "webui-user.bat")
-        else:
-            line = 'export TORCH_COMMAND="%s"' % command
-            where = T("webui-user.sh", "webui-user.sh")
-        return T("Install a torch built for {tag}: add this line to {where} (before the web UI starts):\n{line}",
-                 "安装为 {tag} 构建的 torch：在 {where} 中加入这一行（在 web UI 启动之前）：\n{line}",
-                 tag=tag, where=where, line=line)
-    return T("Install a torch built for {tag}: set TORCH_COMMAND to \"pip install torch torchvision "
-             "--extra-index-url <the web UI's torch index URL with /whl/{tag} at the end>\" (the default index URL is "
-             "in modules/launch_utils.py, TORCH_INDEX_URL).",
-             "安装为 {tag} 构建的 torch：把 TORCH_COMMAND 设为 \"pip install torch torchvision --extra-index-url "
-             "<web UI 的 torch 索引地址，结尾改为 /whl/{tag}>\"（默认索引地址见 modules/launch_utils.py 中的 "
-             "TORCH_INDEX_URL）。", tag=tag)
-
-
-def _reinstall_advice(torch):
-    if torch.get("installed") and not torch.get("reinstall"):
-        return T("torch {v} is already installed in the venv: add --reinstall-torch to COMMANDLINE_ARGS for one start "
-                 "(or delete the venv folder) so the new TORCH_COMMAND takes effect.",
-                 "venv 中已安装 torch {v}：在 COMMANDLINE_ARGS 中临时加上 --reinstall-torch 启动一次（或删除 venv 文件夹），"
-                 "新的 TORCH_COMMAND 才会生效。", v=torch["installed"].get("version") or "?")
-    return None
-
-
-def _torch_label(torch):
-    src = torch.get("source")
-    what = "CUDA %s" % torch["cuda"] if torch.get("kind") == "cuda" else (torch.get("kind") or "?")
-    if src == "venv":
-        return T("the installed torch {d} ({w})", "已安装的 torch {d}（{w}）", d=torch.get("detail") or "?", w=what)
-    if src:
-        return T("the torch {s} names ({w})", "{s} 指定的 torch（{w}）", s=src, w=what)
-    return T("the torch the web UI installs ({w})", "web UI 将安装的 torch（{w}）", w=what)
-
-
 def judge(facts):
     f = Finding(ID, TITLE)
     platform_name = facts.get("platform")
@@ -388,7 +295,7 @@ def judge(facts):
                      "installed completely, and torch will not find the card.",
                      "装有 NVIDIA 显卡，但驱动的 NVML 库缺失：驱动安装不完整，torch 将找不到显卡。"),
                    T("Install the current NVIDIA driver for this card.", "为这块显卡安装最新的 NVIDIA 驱动。"))
-        _judge_nvidia_torch(f, facts, torch, platform_name)
+        judge_nvidia_torch(f, facts, torch, platform_name)
         return f
 
     if vendor == "amd":
@@ -422,65 +329,3 @@ def judge(facts):
              "计划中的 CPU 参数（--use-cpu all --precision full --no-half --skip-torch-cuda-test）可让它启动；"
              "实际可用至少需要 6 GB 以上显存的 NVIDIA 显卡。"))
     return f
-
-
-def _judge_nvidia_torch(f, facts, torch, platform_name):
-    """Driver too old for the torch build; Blackwell cards with an older CUDA build; CPU/ROCm torch on NVIDIA."""
-    kind = torch.get("kind")
-    cuda = torch.get("cuda")
-    assumed = False
-    if kind is None and torch.get("source") is None:
-        # Nothing installed yet: A1111 v1.8 to v1.10 installs torch 2.1.2 built for CUDA 12.1.
-        kind, cuda, assumed = "cuda", "12.1", True
-    label = _torch_label(torch) if not assumed else T(
-        "the torch the web UI installs (CUDA 12.1, as v1.8 to v1.10 do)", "web UI 将安装的 torch（CUDA 12.1，v1.8 至 v1.10 如此）")
-    if kind in ("cpu", "rocm"):
-        f.warn(T("{t} cannot use an NVIDIA card: the web UI will run on the CPU.",
-                 "{t}无法使用 NVIDIA 显卡：web UI 将在 CPU 上运行。", t=label),
-               T("Remove TORCH_COMMAND / TORCH_INDEX_URL (the default installs a CUDA build); with torch already in "
-                 "the venv, add --reinstall-torch for one start.",
-                 "删除 TORCH_COMMAND / TORCH_INDEX_URL（默认会安装 CUDA 版）；若 venv 中已装有 torch，临时加上 --reinstall-torch "
-                 "启动一次。"))
-        return
-    if kind != "cuda" or not cuda:
-        return
-    driver = parse_driver(facts.get("driver_version"))
-    need = required_driver(cuda, platform_name)
-    too_old = False
-    if need and driver:
-        too_old = driver < need
-    elif need and facts.get("cuda_driver_version"):
-        too_old = facts["cuda_driver_version"] < _cuda_tuple(cuda)[0] * 1000
-    if too_old:
-        have = facts.get("driver_version") or "CUDA %s" % cuda_version_text(facts.get("cuda_driver_version"))
-        f.error(T("The NVIDIA driver {have} is too old for {t}: it needs {need} or newer (torch stops with \"The NVIDIA "
-                  "driver on your system is too old\").",
-                  "NVIDIA 驱动 {have} 太旧，无法运行{t}：需要 {need} 或更新（torch 会报 \"The NVIDIA driver on your system is "
-                  "too old\"）。", have=have, t=label, need=_dotted(need)),
-                T("Update the NVIDIA driver to {need} or newer (the current Game Ready or Studio driver for {name}), then "
-                  "restart.", "把 NVIDIA 驱动更新到 {need} 或更新版本（{name} 的最新 Game Ready 或 Studio 驱动），然后重启。",
-                  need=_dotted(need), name=facts.get("name") or "?"))
-        older = DRIVER_FOR_CUDA[11]["windows" if platform_name == "windows" else "linux"]
-        if _cuda_tuple(cuda)[0] >= 12 and driver and driver >= older and torch.get("index_base"):
-            url = "%s/whl/cu118" % torch["index_base"]
-            line = ("set TORCH_INDEX_URL=%s" % url) if platform_name == "windows" else ('export TORCH_INDEX_URL="%s"' % url)
-            f.advise(T("If you cannot update the driver: a CUDA 11.8 build of torch runs on this driver:\n{line}",
-                       "如果无法更新驱动：CUDA 11.8 版 torch 可以在此驱动上运行：\n{line}", line=line))
-            again = _reinstall_advice(torch)  # TORCH_INDEX_URL changes nothing while torch is installed
-            if again:
-                f.advise(again)
-    cc = _cuda_tuple(facts.get("compute_capability"))
-    if cc and cc[0] >= 10 and _cuda_tuple(cuda) < BLACKWELL_MIN_CUDA:
-        f.error(T("{name} has compute capability {cc} (RTX 50 / Blackwell): {t} has no kernels for it (\"no kernel "
-                  "image is available\", \"sm_120 is not compatible\"); it needs a CUDA 12.8 build.",
-                  "{name} 的计算能力为 {cc}（RTX 50 / Blackwell）：{t}没有对应的内核（\"no kernel image is available\"、"
-                  "\"sm_120 is not compatible\"）；需要 CUDA 12.8 版 torch。",
-                  name=facts.get("name") or "?", cc=facts.get("compute_capability"), t=label),
-                torch_command_advice(platform_name, torch.get("index_base"), "cu128"))
-        again = _reinstall_advice(torch)
-        if again:
-            f.advise(again)
-    elif cc and cc < (5, 0):
-        f.warn(T("{name} has compute capability {cc}: torch 2.x builds need 5.0 or newer, so it will run on the CPU.",
-                 "{name} 的计算能力为 {cc}：torch 2.x 需要 5.0 或更高，因此只能用 CPU 运行。",
-                 name=facts.get("name") or "?", cc=facts.get("compute_capability")))
