@@ -6,7 +6,7 @@ import shlex
 _ASSIGN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<export>export[ \t]+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$")
 _COMMENTED_RE = re.compile(r"^[ \t]*#+[ \t]*(?:export[ \t]+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=")
 
-EXPORTED = ("COMMANDLINE_ARGS", "NO_PROXY", "no_proxy", "STABLE_DIFFUSION_REPO", "GIT")
+EXPORTED = ("COMMANDLINE_ARGS", "NO_PROXY", "no_proxy", "STABLE_DIFFUSION_REPO", "GIT", "TORCH_COMMAND")
 
 
 class UnsafeValue(ValueError):
