@@ -18,13 +18,13 @@ import time
 
 from sd_doctor.checks._common import gib
 from sd_doctor.checks._torch_fit import cuda_version_text, judge_nvidia_torch
+from sd_doctor.checks._vendor_routes import judge_amd, judge_intel
 from sd_doctor.core.finding import Finding
 from sd_doctor.core.text import T, join
 
 ID = "gpu"
 TITLE = T("GPU", "显卡")
 
-AMD_FORK = "lshqqytiger/stable-diffusion-webui-amdgpu"
 
 # ---------------------------------------------------------------------------------------------------------- probe
 def _variable(variables, name):
@@ -159,7 +159,9 @@ def probe(ctx):
              "source": None, "vendor": None, "name": None, "vram_total": None, "vram_free": None,
              "vram_reserved": None, "driver_version": None, "cuda_driver_version": None, "compute_capability": None,
              "selected_index": None, "selection_problem": None, "devices": [], "adapters": [],
-             "nvml": None, "nvidia_smi": None}
+             "nvml": None, "nvidia_smi": None, "commandline_args": list(tokens),
+             "use_ipex_declared": bool(accepted and "--use-ipex" in accepted),
+             "hsa_override": variables.get("HSA_OVERRIDE_GFX_VERSION"), "gfx": None}
 
     # 1. NVML, in a child process bounded in time
     if ctx.platform == "darwin":
@@ -202,7 +204,7 @@ def probe(ctx):
         chosen = _pick_adapter(adapters)
         if chosen is not None:
             facts.update(source=chosen.get("source") or "adapters", vendor=chosen.get("vendor"),
-                         name=chosen.get("name"), vram_total=chosen.get("vram_total"))
+                         name=chosen.get("name"), vram_total=chosen.get("vram_total"), gfx=chosen.get("gfx"))
 
     # 4. the torch the web UI will run, and the checkpoints' families (plain file reads)
     venv = None if ctx.options.no_venv else launch_settings.venv_path(ctx.webui_dir, ctx.launch)
@@ -301,20 +303,7 @@ def judge(facts):
     if vendor == "amd":
         f.ok(T("{name}: {v} VRAM (from {s})", "{name}：显存 {v}（来自 {s}）", name=name, v=gib(facts.get("vram_total")),
                s=src_label))
-        if platform_name == "windows" and facts.get("flavour") in (None, "a1111") and not facts.get("directml_fork"):
-            f.warn(T("AMD cards on Windows are not supported by the AUTOMATIC1111 web UI: it would run on the CPU.",
-                     "AUTOMATIC1111 web UI 在 Windows 上不支持 AMD 显卡：只能用 CPU 运行。"),
-                   T("Use the DirectML fork {fork} for this card (or run on the CPU with the planned flags).",
-                     "请为这块显卡使用 DirectML 分支 {fork}（或用计划中的参数以 CPU 运行）。", fork=AMD_FORK))
-        elif platform_name == "windows" and facts.get("directml_fork"):
-            f.ok(T("The installed web UI is the DirectML/ZLUDA fork: it can use this card.",
-                   "已安装的是 DirectML/ZLUDA 分支：可以使用这块显卡。"))
-        elif platform_name == "linux" and torch.get("kind") == "cuda":
-            f.warn(T("The web UI will install a CUDA build of torch, which cannot use an AMD card.",
-                     "web UI 将安装 CUDA 版 torch，它无法使用 AMD 显卡。"),
-                   T("Use a ROCm build: webui.sh picks one for AMD cards when TORCH_COMMAND is not set; remove a "
-                     "TORCH_COMMAND that names a CUDA build.", "请使用 ROCm 版 torch：未设置 TORCH_COMMAND 时 webui.sh 会为 AMD "
-                     "显卡选择 ROCm 版；请删除指定 CUDA 版的 TORCH_COMMAND。"))
+        judge_amd(f, facts, torch, platform_name)
         return f
 
     if vendor == "apple":
@@ -322,6 +311,8 @@ def judge(facts):
                name=name, v=gib(facts.get("vram_total"))))
         return f
 
+    if vendor == "intel" and judge_intel(f, facts):
+        return f
     f.warn(T("{name} ({v}): the web UI does not use this GPU and will run on the CPU, which is very slow.",
              "{name}（{v}）：web UI 不使用这块显卡，将在 CPU 上运行，速度很慢。", name=name, v=gib(facts.get("vram_total"))),
            T("The planned CPU flags (--use-cpu all --precision full --no-half --skip-torch-cuda-test) let it start; "
