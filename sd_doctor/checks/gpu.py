@@ -210,8 +210,9 @@ def probe(ctx):
     venv = None if ctx.options.no_venv else launch_settings.venv_path(ctx.webui_dir, ctx.launch)
     facts["torch"] = torch_build.describe(ctx.webui_dir, variables, tokens, venv)
     dirs = model_family.checkpoint_dirs(ctx.webui_dir, tokens)
-    facts["checkpoints"] = ctx.cached("checkpoints", lambda: model_family.scan(dirs, budget_s=max(0.2, min(
-        1.5, left()))))
+    # one scan shared with the models check (same key and budget)
+    facts["checkpoints"] = ctx.cached("checkpoints", lambda: model_family.scan(dirs, budget_s=model_family.scan_budget(
+        ctx.timeout)))
     facts["elapsed_probe"] = round(time.monotonic() - start, 3)
     return facts
 
