@@ -27,7 +27,7 @@ if winebed.wine_command() is None:
 
 
 TIMEOUT = "15"  # --timeout: Windows processes start slower under Wine, and two cores are shared
-CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "port", "gpu"]
+CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "port", "gpu", "models"]
 
 # A stand-in for webui.bat v1.7+: the same settings call and defaults, then it does what the real one does first
 # with PYTHON (runs it unquoted) and reports what the web UI's Python would see: its executable and environment.
