@@ -1,4 +1,9 @@
-"""venv: the web UI's virtual environment still points at a working Python 3.10 (webui-facts.md §4)."""
+"""venv: the web UI's virtual environment still points at a working Python 3.10 (webui-facts.md §4), and what is
+installed in it, read from its ``*.dist-info`` folders without running anything (§10, sd_doctor/probes/venv_packages.py):
+pip missing (in the venv, or in the base Python that webui.bat asks first), ``~``-prefixed half-uninstalled
+packages, torch missing or a CPU build on a machine with an NVIDIA driver, xformers built for another torch, an
+extension that pins another torch.
+"""
 
 import os
 
@@ -45,7 +50,34 @@ def probe(ctx):
     facts["python"] = python
     facts["python_exists"] = os.path.exists(python)
     facts["python_info"] = interrogate([python], local_bound(ctx.timeout)) if facts["python_exists"] else None
+    facts["packages"] = _packages(ctx, folder, facts.get("home"))
     return facts
+
+
+def _nvidia_driver_present(ctx):
+    """An NVIDIA driver is installed (its files; the gpu check asks NVML itself)."""
+    if ctx.platform == "windows":
+        windir = ctx.environ.get("WINDIR") or ctx.environ.get("SystemRoot") or "C:\\Windows"
+        return os.path.isfile(os.path.join(windir, "System32", "nvml.dll"))
+    return os.path.isfile("/proc/driver/nvidia/version")
+
+
+def _packages(ctx, folder, home):
+    from sd_doctor.probes import torch_build, venv_packages
+
+    sites = venv_packages.site_packages(folder, ctx.platform)
+    pkgs = venv_packages.read(sites[0]) if sites else {"dists": {}, "half_uninstalled": [], "pip": False, "count": 0,
+                                                         "folder": None}
+    pkgs["torch_installed"] = torch_build.read_installed_torch(folder)
+    pkgs["extension_pins"] = venv_packages.extension_pins(ctx.webui_dir)
+    pkgs["nvidia_driver"] = _nvidia_driver_present(ctx)
+    pkgs["base_pip"] = None
+    if ctx.platform == "windows" and home:  # webui.bat runs "%PYTHON% -m pip --help" before it uses the venv
+        base = venv_packages.site_packages(home, "windows", base=True)
+        pkgs["base_pip"] = bool(base) and venv_packages.read(base[0])["pip"]
+        pkgs["base_python"] = os.path.join(home, "python.exe")
+    pkgs["pip_installer"] = bool(ctx.launch["variables"].get("PIP_INSTALLER_LOCATION"))
+    return pkgs
 
 
 def judge(facts):
@@ -89,4 +121,7 @@ def judge(facts):
         f.remedies.append({"action": "rename-aside", "path": folder})
     else:
         f.ok(T("{p} (Python {v})", "{p}（Python {v}）", p=folder, v=version or "?"))
+        from sd_doctor.checks._venv_packages import judge_packages
+
+        judge_packages(f, facts)
     return f
