@@ -105,3 +105,37 @@ def judge_packages(f, facts):
     _torch(f, facts, pkgs, platform_name)
     _xformers(f, pkgs, platform_name, python)
     _extensions(f, facts, pkgs)
+
+
+def judge_clip(f, facts):
+    """The setuptools 81 wall: CLIP not in the venv yet and the launcher builds it in an isolated environment."""
+    clip = facts.get("clip") or {}
+    if clip.get("installed") or clip.get("skip_install") or clip.get("isolated") is not True:
+        return
+    platform_name = facts.get("platform")
+    windows = platform_name == "windows"
+    venv = facts["venv"]
+    python = facts.get("python") or os.path.join(venv, "Scripts", "python.exe") if windows else (
+        facts.get("python") or os.path.join(venv, "bin", "python"))
+    py = _python_cmd(platform_name, python)
+    package = clip.get("package") or "<CLIP_PACKAGE>"
+    steps = []
+    if not facts.get("exists"):
+        base = clip.get("base_python") or ("python" if windows else "python3.10")
+        steps.append("%s -m venv %s" % (base, quote_cmd_path(venv) if windows else quote_sh(venv)))
+    steps.append('%s -m pip install "setuptools<81" wheel' % py)
+    steps.append("%s -m pip install --no-build-isolation %s" % (py, quote_cmd_path(package) if windows else
+                                                               quote_sh(package)))
+    f.warn(T("CLIP is not installed yet, and {file} installs it ({p}) in an isolated build that pulls setuptools 81 or "
+             "newer, which has no pkg_resources: the first start stops with \"Couldn't install clip\" / \"No module "
+             "named 'pkg_resources'\" (#17284).",
+             "CLIP 尚未安装，而 {file} 会以隔离构建方式安装它（{p}），该构建会拉取没有 pkg_resources 的 setuptools 81 或更新版本："
+             "首次启动会报 \"Couldn't install clip\" / \"No module named 'pkg_resources'\"（#17284）。",
+             file=os.path.basename(clip.get("file") or "launch_utils.py"), p=package),
+           T("Install CLIP before the first start, with a setuptools older than 81 and without build isolation:\n{c}",
+             "在首次启动之前安装 CLIP：使用低于 81 的 setuptools，并关闭构建隔离：\n{c}", c="\n".join(steps)))
+    if clip.get("flavour") in (None, "a1111"):
+        f.advise(T("Or use A1111's dev branch, which installs CLIP this way itself (PR #17293):\ngit -C {w} checkout dev "
+                   "&& git -C {w} pull", "或改用 A1111 的 dev 分支，它自己就这样安装 CLIP（PR #17293）：\ngit -C {w} checkout "
+                   "dev && git -C {w} pull", w=quote_cmd_path(facts["webui_dir"]) if windows else quote_sh(
+                       facts["webui_dir"])))

@@ -34,6 +34,7 @@ def probe(ctx):
     folder = venv_path(ctx.webui_dir, launch)
     facts = {"platform": ctx.platform, "webui_dir": ctx.webui_dir, "venv": folder,
              "repositories": os.path.join(ctx.webui_dir, "repositories"), "exists": False}
+    facts["clip"] = _clip(ctx, folder)
     if folder is None or not os.path.isdir(folder):
         return facts
     facts["exists"] = True
@@ -51,6 +52,18 @@ def probe(ctx):
     facts["python_exists"] = os.path.exists(python)
     facts["python_info"] = interrogate([python], local_bound(ctx.timeout)) if facts["python_exists"] else None
     facts["packages"] = _packages(ctx, folder, facts.get("home"))
+    return facts
+
+
+def _clip(ctx, folder):
+    from sd_doctor.probes import clip_install, venv_packages
+
+    facts = clip_install.describe(ctx.webui_dir, ctx.launch["variables"])
+    sites = venv_packages.site_packages(folder, ctx.platform) if folder and os.path.isdir(folder) else []
+    facts["installed"] = bool(sites) and "clip" in venv_packages.read(sites[0])["dists"]
+    facts["skip_install"] = "--skip-install" in (ctx.commandline_args or [])
+    facts["flavour"] = (ctx.layout or {}).get("flavour")
+    facts["base_python"] = ctx.launch["variables"].get("PYTHON") or ctx.launch["variables"].get("python_cmd")
     return facts
 
 
@@ -86,8 +99,11 @@ def judge(facts):
     if folder is None:
         f.ok(T("The launcher is set to skip the venv.", "启动脚本已设置为不使用 venv。"))
         return f
+    from sd_doctor.checks._venv_packages import judge_clip
+
     if not facts.get("exists"):
         f.ok(T("No venv yet; the launcher will create one at {p}.", "尚无 venv；启动脚本会在 {p} 创建。", p=folder))
+        judge_clip(f, facts)
         return f
     platform = facts["platform"]
     info = facts.get("python_info") or {}
@@ -124,4 +140,5 @@ def judge(facts):
         from sd_doctor.checks._venv_packages import judge_packages
 
         judge_packages(f, facts)
+        judge_clip(f, facts)
     return f
