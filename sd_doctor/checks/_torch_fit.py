@@ -188,10 +188,13 @@ def judge_nvidia_torch(f, facts, torch, platform_name):
     if kind in ("cpu", "rocm"):
         f.warn(T("{t} cannot use an NVIDIA card: the web UI will run on the CPU.",
                  "{t}无法使用 NVIDIA 显卡：web UI 将在 CPU 上运行。", t=label),
-               T("Remove TORCH_COMMAND / TORCH_INDEX_URL (the default installs a CUDA build); with torch already in "
-                 "the venv, add --reinstall-torch for one start.",
-                 "删除 TORCH_COMMAND / TORCH_INDEX_URL（默认会安装 CUDA 版）；若 venv 中已装有 torch，临时加上 --reinstall-torch "
-                 "启动一次。"))
+               T("Remove TORCH_COMMAND / TORCH_INDEX_URL (the default installs a CUDA build).",
+                 "删除 TORCH_COMMAND / TORCH_INDEX_URL（默认会安装 CUDA 版）。"))
+        if torch.get("source") == "venv":  # the venv check proposes the rename (one remedy per folder)
+            f.advise(T("The venv already holds this torch: pip keeps a build with the same version number even with "
+                       "--reinstall-torch, so remove the venv (see the venv check; sd-doctor --fix renames it aside).",
+                       "venv 中已装有这个 torch：版本号相同时，即使加 --reinstall-torch，pip 也会保留它，所以请删除 venv（见 venv "
+                       "检查；sd-doctor --fix 会把它改名保留）。"))
         return
     if kind != "cuda" or not cuda:
         return
