@@ -137,31 +137,9 @@ def _pick_adapter(adapters):
     return max(usable, key=lambda a: (rank[a["vendor"]], a.get("vram_total") or 0))
 
 
-def probe(ctx):
-    from sd_doctor.launcher import settings as launch_settings
-    from sd_doctor.probes import checkpoints as model_family
+def _probe_devices(ctx, facts, left):
+    """NVML, then nvidia-smi, then the operating system's adapter list; the chosen device's facts at the top."""
     from sd_doctor.probes import nvidia as nvml_probe
-    from sd_doctor.probes import torch_build
-
-    start = time.monotonic()
-    end = start + max(1.0, ctx.timeout + 0.4)  # the runner gives up at timeout + 0.8 s
-    left = lambda: end - time.monotonic()
-    layout = ctx.layout or {}
-    variables = ctx.launch["variables"]
-    tokens = ctx.commandline_args or []
-    accepted = layout.get("accepted_flags")
-    facts = {"platform": ctx.platform, "flavour": layout.get("flavour"), "version": layout.get("version"),
-             "directml_fork": bool(accepted and ("--use-directml" in accepted or "--use-zluda" in accepted)),
-             "cuda_visible_devices": _variable(variables, "CUDA_VISIBLE_DEVICES") if ctx.platform == "windows"
-             else variables.get("CUDA_VISIBLE_DEVICES"),
-             "cuda_device_order": variables.get("CUDA_DEVICE_ORDER"),
-             "device_id": launch_settings.flag_value(tokens, "--device-id"),
-             "source": None, "vendor": None, "name": None, "vram_total": None, "vram_free": None,
-             "vram_reserved": None, "driver_version": None, "cuda_driver_version": None, "compute_capability": None,
-             "selected_index": None, "selection_problem": None, "devices": [], "adapters": [],
-             "nvml": None, "nvidia_smi": None, "commandline_args": list(tokens),
-             "use_ipex_declared": bool(accepted and "--use-ipex" in accepted),
-             "hsa_override": variables.get("HSA_OVERRIDE_GFX_VERSION"), "gfx": None}
 
     # 1. NVML, in a child process bounded in time
     if ctx.platform == "darwin":
@@ -206,6 +184,35 @@ def probe(ctx):
             facts.update(source=chosen.get("source") or "adapters", vendor=chosen.get("vendor"),
                          name=chosen.get("name"), vram_total=chosen.get("vram_total"), gfx=chosen.get("gfx"))
 
+
+
+def probe(ctx):
+    from sd_doctor.launcher import settings as launch_settings
+    from sd_doctor.probes import checkpoints as model_family
+    from sd_doctor.probes import torch_build
+
+    start = time.monotonic()
+    end = start + max(1.0, ctx.timeout + 0.4)  # the runner gives up at timeout + 0.8 s
+    left = lambda: end - time.monotonic()
+    layout = ctx.layout or {}
+    variables = ctx.launch["variables"]
+    tokens = ctx.commandline_args or []
+    accepted = layout.get("accepted_flags")
+    facts = {"platform": ctx.platform, "flavour": layout.get("flavour"), "version": layout.get("version"),
+             "directml_fork": bool(accepted and ("--use-directml" in accepted or "--use-zluda" in accepted)),
+             "cuda_visible_devices": _variable(variables, "CUDA_VISIBLE_DEVICES") if ctx.platform == "windows"
+             else variables.get("CUDA_VISIBLE_DEVICES"),
+             "cuda_device_order": variables.get("CUDA_DEVICE_ORDER"),
+             "device_id": launch_settings.flag_value(tokens, "--device-id"),
+             "source": None, "vendor": None, "name": None, "vram_total": None, "vram_free": None,
+             "vram_reserved": None, "driver_version": None, "cuda_driver_version": None, "compute_capability": None,
+             "selected_index": None, "selection_problem": None, "devices": [], "adapters": [],
+             "nvml": None, "nvidia_smi": None, "commandline_args": list(tokens),
+             "use_ipex_declared": bool(accepted and "--use-ipex" in accepted),
+             "hsa_override": variables.get("HSA_OVERRIDE_GFX_VERSION"), "gfx": None}
+
+    _probe_devices(ctx, facts, left)
+
     # 4. the torch the web UI will run, and the checkpoints' families (plain file reads)
     venv = None if ctx.options.no_venv else launch_settings.venv_path(ctx.webui_dir, ctx.launch)
     facts["torch"] = torch_build.describe(ctx.webui_dir, variables, tokens, venv)
@@ -218,106 +225,104 @@ def probe(ctx):
 
 
 # ---------------------------------------------------------------------------------------------------------- judge
+def _judge_no_source(f, facts, nvml, smi, failed_nvml):
+    if failed_nvml:
+        f.skip(T("Could not read the GPU: NVML failed ({e}) and no other source answered.",
+                 "无法读取显卡信息：NVML 失败（{e}），其他来源也没有结果。", e=nvml.get("error") or nvml.get("status")),
+               T("Restart the computer; if NVML still fails, reinstall the NVIDIA driver (nvidia-smi should list "
+                 "the card).", "重启电脑；若 NVML 仍然失败，请重新安装 NVIDIA 驱动（nvidia-smi 应能列出显卡）。"))
+        return
+    if nvml.get("status") == "no-module" and not facts.get("adapters") and smi.get("status") != "failed":
+        f.skip(T("Could not read the GPU: the nvidia-ml-py package (pynvml) is not installed ({e}).",
+                 "无法读取显卡信息：未安装 nvidia-ml-py（pynvml）（{e}）。", e=nvml.get("error") or "?"),
+               T("Install it: python -m pip install nvidia-ml-py", "安装它：python -m pip install nvidia-ml-py"))
+        return
+    f.warn(T("No usable GPU found (no NVIDIA driver answered, no other adapter with its own memory): the web UI "
+             "will run on the CPU, which is very slow.",
+             "未找到可用的显卡（没有 NVIDIA 驱动响应，也没有带独立显存的其他显卡）：web UI 将在 CPU 上运行，速度很慢。"),
+           T("If this computer has an NVIDIA card, install its current driver; otherwise the planned CPU flags "
+             "(--use-cpu all --precision full --no-half --skip-torch-cuda-test) let the web UI start.",
+             "如果电脑装有 NVIDIA 显卡，请安装最新驱动；否则计划中的 CPU 参数"
+             "（--use-cpu all --precision full --no-half --skip-torch-cuda-test）可让 web UI 启动。"))
+
+
+def _judge_selection(f, facts, problem, devices):
+    cvd = facts.get("cuda_visible_devices")
+    if problem == "none-visible":
+        f.warn(T("CUDA_VISIBLE_DEVICES={v} hides every GPU: the web UI will not see the card.",
+                 "CUDA_VISIBLE_DEVICES={v} 隐藏了所有显卡：web UI 将看不到显卡。", v=repr(cvd)),
+               T("Remove CUDA_VISIBLE_DEVICES, or set it to an index from 0 to {n}.",
+                 "删除 CUDA_VISIBLE_DEVICES，或把它设为 0 到 {n} 之间的编号。", n=len(devices) - 1))
+    else:
+        f.error(T("--device-id {d} names no visible GPU ({n} visible): torch stops with \"invalid device "
+                  "ordinal\".", "--device-id {d} 指向的显卡不存在（可见 {n} 块）：torch 会报 \"invalid device "
+                  "ordinal\"。", d=facts.get("device_id"), n=len(devices)),
+                T("Use --device-id 0 (or remove it).", "改用 --device-id 0（或删除该参数）。"))
+    for dev in devices:
+        f.ok(T("GPU {i}: {name}, {vram}", "显卡 {i}：{name}，{vram}", i=dev.get("index"), name=dev.get("name"),
+               vram=gib(dev.get("vram_total"))))
+
+
+def _judge_nvidia(f, facts, nvml, failed_nvml, src_label):
+    devices = facts.get("devices") or []
+    details = [T("{v} VRAM", "显存 {v}", v=gib(facts.get("vram_total")))]
+    if facts.get("vram_free") is not None:
+        details.append(T("{v} free", "可用 {v}", v=gib(facts["vram_free"])))
+    if facts.get("driver_version"):
+        details.append(T("driver {v}", "驱动 {v}", v=facts["driver_version"]))
+    if facts.get("cuda_driver_version"):
+        details.append(T("CUDA {v}", "CUDA {v}", v=cuda_version_text(facts["cuda_driver_version"])))
+    if facts.get("compute_capability"):
+        details.append(T("compute {v}", "计算能力 {v}", v=facts["compute_capability"]))
+    which = T("GPU {i}: ", "显卡 {i}：", i=facts.get("selected_index")) if len(devices) > 1 else ""
+    f.ok(T("{w}{name}: {d} (from {s})", "{w}{name}：{d}（来自 {s}）", w=which, name=facts.get("name") or "?",
+           d=join(details, T(", ", "，")), s=src_label))
+    if len(devices) > 1 and facts.get("cuda_device_order") != "PCI_BUS_ID":
+        f.ok(T("Several GPUs: CUDA numbers them fastest first unless CUDA_DEVICE_ORDER=PCI_BUS_ID, so --device-id "
+               "may not match this numbering.", "有多块显卡：除非设置 CUDA_DEVICE_ORDER=PCI_BUS_ID，CUDA 按速度从快到慢"
+               "编号，--device-id 可能与这里的编号不同。"))
+    if failed_nvml:
+        f.warn(T("NVML failed ({e}); the values above come from {s}. The driver may be in a bad state.",
+                 "NVML 失败（{e}）；以上数值来自 {s}。驱动可能处于异常状态。", e=nvml.get("error"), s=src_label),
+               T("Restart the computer; if it persists, reinstall the NVIDIA driver.",
+                 "重启电脑；若仍然如此，请重新安装 NVIDIA 驱动。"))
+    elif nvml.get("status") == "no-library" and facts.get("source") not in ("nvml", "nvidia-smi"):
+        f.warn(T("An NVIDIA card is installed but its driver's NVML library is missing: the driver is not "
+                 "installed completely, and torch will not find the card.",
+                 "装有 NVIDIA 显卡，但驱动的 NVML 库缺失：驱动安装不完整，torch 将找不到显卡。"),
+               T("Install the current NVIDIA driver for this card.", "为这块显卡安装最新的 NVIDIA 驱动。"))
+    judge_nvidia_torch(f, facts, facts.get("torch") or {}, facts.get("platform"))
+
+
 def judge(facts):
     f = Finding(ID, TITLE)
-    platform_name = facts.get("platform")
     nvml = facts.get("nvml") or {}
-    smi = facts.get("nvidia_smi") or {}
-    torch = facts.get("torch") or {}
     source = facts.get("source")
     failed_nvml = nvml.get("status") in ("init-failed", "timeout", "error")
-
     if source is None:
-        if failed_nvml:
-            f.skip(T("Could not read the GPU: NVML failed ({e}) and no other source answered.",
-                     "无法读取显卡信息：NVML 失败（{e}），其他来源也没有结果。", e=nvml.get("error") or nvml.get("status")),
-                   T("Restart the computer; if NVML still fails, reinstall the NVIDIA driver (nvidia-smi should list "
-                     "the card).", "重启电脑；若 NVML 仍然失败，请重新安装 NVIDIA 驱动（nvidia-smi 应能列出显卡）。"))
-            return f
-        if nvml.get("status") == "no-module" and not facts.get("adapters") and smi.get("status") != "failed":
-            f.skip(T("Could not read the GPU: the nvidia-ml-py package (pynvml) is not installed ({e}).",
-                     "无法读取显卡信息：未安装 nvidia-ml-py（pynvml）（{e}）。", e=nvml.get("error") or "?"),
-                   T("Install it: python -m pip install nvidia-ml-py", "安装它：python -m pip install nvidia-ml-py"))
-            return f
-        f.warn(T("No usable GPU found (no NVIDIA driver answered, no other adapter with its own memory): the web UI "
-                 "will run on the CPU, which is very slow.",
-                 "未找到可用的显卡（没有 NVIDIA 驱动响应，也没有带独立显存的其他显卡）：web UI 将在 CPU 上运行，速度很慢。"),
-               T("If this computer has an NVIDIA card, install its current driver; otherwise the planned CPU flags "
-                 "(--use-cpu all --precision full --no-half --skip-torch-cuda-test) let the web UI start.",
-                 "如果电脑装有 NVIDIA 显卡，请安装最新驱动；否则计划中的 CPU 参数"
-                 "（--use-cpu all --precision full --no-half --skip-torch-cuda-test）可让 web UI 启动。"))
+        _judge_no_source(f, facts, nvml, facts.get("nvidia_smi") or {}, failed_nvml)
         return f
-
     vendor = facts.get("vendor")
-    devices = facts.get("devices") or []
-    problem = facts.get("selection_problem")
-    if problem:
-        cvd = facts.get("cuda_visible_devices")
-        if problem == "none-visible":
-            f.warn(T("CUDA_VISIBLE_DEVICES={v} hides every GPU: the web UI will not see the card.",
-                     "CUDA_VISIBLE_DEVICES={v} 隐藏了所有显卡：web UI 将看不到显卡。", v=repr(cvd)),
-                   T("Remove CUDA_VISIBLE_DEVICES, or set it to an index from 0 to {n}.",
-                     "删除 CUDA_VISIBLE_DEVICES，或把它设为 0 到 {n} 之间的编号。", n=len(devices) - 1))
-        else:
-            f.error(T("--device-id {d} names no visible GPU ({n} visible): torch stops with \"invalid device "
-                      "ordinal\".", "--device-id {d} 指向的显卡不存在（可见 {n} 块）：torch 会报 \"invalid device "
-                      "ordinal\"。", d=facts.get("device_id"), n=len(devices)),
-                    T("Use --device-id 0 (or remove it).", "改用 --device-id 0（或删除该参数）。"))
-        for dev in devices:
-            f.ok(T("GPU {i}: {name}, {vram}", "显卡 {i}：{name}，{vram}", i=dev.get("index"), name=dev.get("name"),
-                   vram=gib(dev.get("vram_total"))))
+    if facts.get("selection_problem"):
+        _judge_selection(f, facts, facts["selection_problem"], facts.get("devices") or [])
         return f
-
     name = facts.get("name") or "?"
     src_label = {"nvml": "NVML", "nvidia-smi": "nvidia-smi"}.get(source, source)
     if vendor == "nvidia":
-        details = [T("{v} VRAM", "显存 {v}", v=gib(facts.get("vram_total")))]
-        if facts.get("vram_free") is not None:
-            details.append(T("{v} free", "可用 {v}", v=gib(facts["vram_free"])))
-        if facts.get("driver_version"):
-            details.append(T("driver {v}", "驱动 {v}", v=facts["driver_version"]))
-        if facts.get("cuda_driver_version"):
-            details.append(T("CUDA {v}", "CUDA {v}", v=cuda_version_text(facts["cuda_driver_version"])))
-        if facts.get("compute_capability"):
-            details.append(T("compute {v}", "计算能力 {v}", v=facts["compute_capability"]))
-        index = facts.get("selected_index")
-        which = T("GPU {i}: ", "显卡 {i}：", i=index) if len(devices) > 1 else ""
-        f.ok(T("{w}{name}: {d} (from {s})", "{w}{name}：{d}（来自 {s}）", w=which, name=name,
-               d=join(details, T(", ", "，")), s=src_label))
-        if len(devices) > 1 and facts.get("cuda_device_order") != "PCI_BUS_ID":
-            f.ok(T("Several GPUs: CUDA numbers them fastest first unless CUDA_DEVICE_ORDER=PCI_BUS_ID, so --device-id "
-                   "may not match this numbering.", "有多块显卡：除非设置 CUDA_DEVICE_ORDER=PCI_BUS_ID，CUDA 按速度从快到慢"
-                   "编号，--device-id 可能与这里的编号不同。"))
-        if failed_nvml:
-            f.warn(T("NVML failed ({e}); the values above come from {s}. The driver may be in a bad state.",
-                     "NVML 失败（{e}）；以上数值来自 {s}。驱动可能处于异常状态。", e=nvml.get("error"), s=src_label),
-                   T("Restart the computer; if it persists, reinstall the NVIDIA driver.",
-                     "重启电脑；若仍然如此，请重新安装 NVIDIA 驱动。"))
-        elif nvml.get("status") == "no-library" and source not in ("nvml", "nvidia-smi"):
-            f.warn(T("An NVIDIA card is installed but its driver's NVML library is missing: the driver is not "
-                     "installed completely, and torch will not find the card.",
-                     "装有 NVIDIA 显卡，但驱动的 NVML 库缺失：驱动安装不完整，torch 将找不到显卡。"),
-                   T("Install the current NVIDIA driver for this card.", "为这块显卡安装最新的 NVIDIA 驱动。"))
-        judge_nvidia_torch(f, facts, torch, platform_name)
-        return f
-
-    if vendor == "amd":
+        _judge_nvidia(f, facts, nvml, failed_nvml, src_label)
+    elif vendor == "amd":
         f.ok(T("{name}: {v} VRAM (from {s})", "{name}：显存 {v}（来自 {s}）", name=name, v=gib(facts.get("vram_total")),
                s=src_label))
-        judge_amd(f, facts, torch, platform_name)
-        return f
-
-    if vendor == "apple":
+        judge_amd(f, facts, facts.get("torch") or {}, facts.get("platform"))
+    elif vendor == "apple":
         f.ok(T("{name}: {v} shared between the CPU and the GPU (MPS).", "{name}：{v} 内存由 CPU 与 GPU 共享（MPS）。",
                name=name, v=gib(facts.get("vram_total"))))
-        return f
-
-    if vendor == "intel" and judge_intel(f, facts):
-        return f
-    f.warn(T("{name} ({v}): the web UI does not use this GPU and will run on the CPU, which is very slow.",
-             "{name}（{v}）：web UI 不使用这块显卡，将在 CPU 上运行，速度很慢。", name=name, v=gib(facts.get("vram_total"))),
-           T("The planned CPU flags (--use-cpu all --precision full --no-half --skip-torch-cuda-test) let it start; "
-             "an NVIDIA card with 6 GB or more is the practical minimum.",
-             "计划中的 CPU 参数（--use-cpu all --precision full --no-half --skip-torch-cuda-test）可让它启动；"
-             "实际可用至少需要 6 GB 以上显存的 NVIDIA 显卡。"))
+    elif not (vendor == "intel" and judge_intel(f, facts)):
+        f.warn(T("{name} ({v}): the web UI does not use this GPU and will run on the CPU, which is very slow.",
+                 "{name}（{v}）：web UI 不使用这块显卡，将在 CPU 上运行，速度很慢。", name=name,
+                 v=gib(facts.get("vram_total"))),
+               T("The planned CPU flags (--use-cpu all --precision full --no-half --skip-torch-cuda-test) let it "
+                 "start; an NVIDIA card with 6 GB or more is the practical minimum.",
+                 "计划中的 CPU 参数（--use-cpu all --precision full --no-half --skip-torch-cuda-test）可让它启动；"
+                 "实际可用至少需要 6 GB 以上显存的 NVIDIA 显卡。"))
     return f
