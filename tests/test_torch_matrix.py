@@ -211,3 +211,11 @@ def test_defaults_of_the_real_launchers(tmp_path, name, tag, version):
         command = f.proposals["TORCH_COMMAND"]
         assert f.status == "error" and command == "pip install torch torchvision --index-url %s/whl/cu128" % (
             facts["index_base"]) and "://" in command
+
+
+def test_xformers_users_are_told_that_the_pinned_xformers_brings_the_old_torch_back():
+    facts = dict(facts_for("12.0", "572.16", "cu121", "2.1.2+cu121"), commandline_args=["--xformers", "--api"])
+    advice = "\n".join(render(gpu.judge(facts).advice, "en"))
+    assert "XFORMERS_PACKAGE" in advice and "Remove --xformers" in advice
+    assert "XFORMERS_PACKAGE" not in "\n".join(render(gpu.judge(facts_for("12.0", "572.16", "cu121", "2.1.2")).advice,
+                                                      "en"))

@@ -88,12 +88,19 @@ def torch_label(torch):
     return T("the torch the web UI installs ({w})", "web UI 将安装的 torch（{w}）", w=what)
 
 
-def propose_build(f, torch, platform_name, tag):
+def propose_build(f, torch, platform_name, tag, tokens=()):
     """Advice, the TORCH_COMMAND proposal, and (for a venv holding the wrong build) the venv's removal."""
     f.advise(torch_command_advice(platform_name, torch.get("index_base"), tag))
     command = torch_command(torch.get("index_base"), tag)
     if command:
         f.proposals["TORCH_COMMAND"] = command
+    if "--xformers" in (tokens or []):
+        f.advise(T("With --xformers the launcher installs its own pinned xformers (XFORMERS_PACKAGE), built for its "
+                   "default torch: pip would put that torch back. Remove --xformers (torch 2's own attention is about "
+                   "as fast) or set XFORMERS_PACKAGE to an xformers release built for the new torch.",
+                   "使用 --xformers 时，启动脚本会安装它固定版本的 xformers（XFORMERS_PACKAGE），该版本是为默认 torch 构建的："
+                   "pip 会把那个 torch 装回来。请去掉 --xformers（torch 2 自带的注意力实现速度相近），或把 XFORMERS_PACKAGE 设为"
+                   "为新 torch 构建的 xformers 版本。"))
     venv = torch.get("venv")
     if torch.get("source") == "venv" and venv:
         f.advise(T("The venv already holds {v}, and the launcher installs TORCH_COMMAND only while torch is missing: "
@@ -142,7 +149,7 @@ def _judge_driver(f, facts, torch, label, cuda, platform_name):
     if tag:
         f.advise(T("If you cannot update the driver: a {tag} build runs on this driver.",
                    "如果无法更新驱动：{tag} 版 torch 可以在此驱动上运行。", tag=tag))
-        propose_build(f, torch, platform_name, tag)
+        propose_build(f, torch, platform_name, tag, facts.get("commandline_args"))
 
 
 def _judge_coverage(f, facts, torch, label, cuda, platform_name):
@@ -171,7 +178,7 @@ def _judge_coverage(f, facts, torch, label, cuda, platform_name):
               "\"sm_{sm} is not compatible\"）：{why}。", name=name, cc=cc, t=label, a=builds.describe_archs(archs),
               sm="%d%d" % card, why=why))
     if wanted:
-        propose_build(f, torch, platform_name, wanted)
+        propose_build(f, torch, platform_name, wanted, facts.get("commandline_args"))
 
 
 def judge_nvidia_torch(f, facts, torch, platform_name):
