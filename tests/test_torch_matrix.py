@@ -125,6 +125,9 @@ def test_torch_command_is_written_once_and_kept_by_reruns_and_oom(stub, tmp_path
     want = "pip install torch torchvision --index-url %s/whl/cu126" % BASE
     doc, checks = doctor(folder, webui, stub, [GTX1080], "535.104.05", args=["--fix"])
     assert doc["settings"]["applied"] and doc["settings"]["variables"]["TORCH_COMMAND"] == want
+    # The venv check (no runnable python in this stand-in venv) and the gpu check both want it gone: renamed once.
+    renames = [r for r in doc["settings"]["remedies"] if r["path"] == os.path.join(webui, "venv")]
+    assert len(renames) == 1 and renames[0]["applied"], doc["settings"]["remedies"]
     with open(os.path.join(webui, "webui-user.sh")) as fh:
         text = fh.read()
     assert text.startswith("#!/bin/bash\n# my settings\n") and text.count("export TORCH_COMMAND='%s'" % want) == 1
