@@ -9,6 +9,12 @@ import textwrap
 
 import pytest
 
+from sd_doctor.core.context import Context
+from sd_doctor.launcher.model import build as _build_launcher
+
+# Contexts the tests make themselves get the same launcher model the command line hands in (cli.run).
+Context.default_launcher_factory = staticmethod(_build_launcher)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -294,6 +294,7 @@ def test_windows_deleted_default_repo_offline_still_proposes_mirror():
 
 def test_launch_utils_parsing_variants(tmp_path):
     from sd_doctor.launcher import launch_utils as launch_utils_reader
+    from sd_doctor.launcher.model import apply_overrides
 
     text = ("import os\n"
             "def prepare_environment():\n"
@@ -302,12 +303,12 @@ def test_launch_utils_parsing_variants(tmp_path):
             "    fancy_commit = os.environ.get('FANCY_COMMIT_HASH', \"0123abcd\")\n"
             "    git_clone(fancy_repo, repo_dir('fancy-folder'), \"Fancy\", fancy_commit)\n"
             "    commandline = os.environ.get('COMMANDLINE_ARGS', \"\")\n")
-    repos = launch_utils_reader.parse(text)
-    assert [(r["url_var"], r["folder"], r["default_commit"]) for r in repos] == [
-        ("ASSETS_REPO", "stable-diffusion-webui-assets", None), ("FANCY_REPO", "fancy-folder", "0123abcd")]
-    # An old install keeps these lines in launch.py; the launcher's variables override the defaults.
+    # An old install keeps these lines in launch.py. ASSETS_REPO is read but never cloned: not a clone.
     root = make_webui(str(tmp_path / "old"), {"launch.py": text})
-    info = launch_utils_reader.read(root, {"FANCY_COMMIT_HASH": "feedbeef"}, {"FANCY_COMMIT_HASH": "webui-user.sh"})
-    assert info["file"] == os.path.join(root, "launch.py")
-    fancy = info["repos"][1]
-    assert (fancy["commit"], fancy["commit_source"], fancy["url_source"]) == ("feedbeef", "webui-user.sh", "launch_utils")
+    facts, notes = launch_utils_reader.read(root)
+    assert notes == [] and facts["file"] == "launch.py"
+    assert [(r["url_var"], r["folder"], r["default_commit"]) for r in facts["repos"]] == [
+        ("FANCY_REPO", "fancy-folder", "0123abcd")]
+    # the launcher's variables override the defaults
+    fancy = apply_overrides(facts["repos"], {"FANCY_COMMIT_HASH": "feedbeef"}, {"FANCY_COMMIT_HASH": "webui-user.sh"})[0]
+    assert (fancy["commit"], fancy["commit_source"], fancy["url_source"]) == ("feedbeef", "webui-user.sh", "default")

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import make_webui
 from sd_doctor.launcher import settings as ls
-from sd_doctor.launcher import layout as webui
+from sd_doctor.core.context import Context, Options
 
 L17 = {"calls_settings_bat": True, "generation": "1.7+"}
 
@@ -74,12 +74,12 @@ def test_settings_bat_overrides_only_when_webui_bat_calls_it(tmp_path):
     files = {"webui-user.bat": "set COMMANDLINE_ARGS=--medvram\r\nset PYTHON=C:\\a\\python.exe\r\ncall webui.bat\r\n",
              "webui.settings.bat": "set COMMANDLINE_ARGS=--lowvram\r\n"}
     root = make_webui(str(tmp_path / "w17"), files, bat_generation="1.7+")
-    launch = ls.read(root, "windows", {}, webui.describe(root))
+    launch = ls.read(root, "windows", {}, Context(root, Options(offline=True)).layout)
     assert launch["variables"]["COMMANDLINE_ARGS"] == "--lowvram"
     assert launch["source"]["COMMANDLINE_ARGS"] == "webui.settings.bat"
     assert launch["variables"]["PYTHON"] == "C:\\a\\python.exe"
     root = make_webui(str(tmp_path / "w23"), files, bat_generation="2023")
-    launch = ls.read(root, "windows", {}, webui.describe(root))
+    launch = ls.read(root, "windows", {}, Context(root, Options(offline=True)).layout)
     assert launch["variables"]["COMMANDLINE_ARGS"] == "--medvram"
     assert launch["files"] == ["webui-user.bat"]
 
@@ -87,7 +87,7 @@ def test_settings_bat_overrides_only_when_webui_bat_calls_it(tmp_path):
 def test_2022_generation_hard_codes_the_venv(tmp_path):
     root = make_webui(str(tmp_path / "w"), {"webui-user.bat": "set VENV_DIR=-\r\ncall webui.bat\r\n"},
                       bat_generation="2022")
-    layout = webui.describe(root)
+    layout = Context(root, Options(offline=True)).layout
     assert layout["generation"] == "2022"
     launch = ls.read(root, "windows", {}, layout)
     assert launch["variables"]["VENV_DIR"] == "venv"
@@ -104,7 +104,7 @@ def test_2022_generation_reads_webui_settings_bat_after_its_hard_codes(tmp_path)
         "webui-user.bat": "set COMMANDLINE_ARGS=--lost\r\ncall webui.bat\r\n",
         "webui.settings.bat": "set VENV_DIR=\r\nset COMMANDLINE_ARGS=--medvram\r\n",
     }, bat_generation="2022")
-    layout = webui.describe(root)
+    layout = Context(root, Options(offline=True)).layout
     assert (layout["generation"], layout["calls_settings_bat"]) == ("2022", True)
     launch = ls.read(root, "windows", {}, layout)
     assert launch["variables"]["COMMANDLINE_ARGS"] == "--medvram"
@@ -165,6 +165,6 @@ def test_the_parser_agrees_with_real_cmd(tmp_path):
     seen = dict(re.findall(r"^(\w+)=\[(.*)\]\r?$", proc.stdout.decode("utf-8", "replace"), re.M))
     if not seen:
         pytest.skip("wine cmd printed nothing: %r" % proc.stderr[-300:])
-    predicted = ls.read(root, "windows", {}, webui.describe(root))["variables"]
+    predicted = ls.read(root, "windows", {}, Context(root, Options(offline=True)).layout)["variables"]
     for name in names:
         assert seen[name] == predicted.get(name, ""), name

@@ -28,8 +28,8 @@ def interpreter(minor):
 
 
 def repo_templates():
-    folder = os.path.join(ROOT, "templates")
-    return sorted(n for n in os.listdir(folder) if not n.startswith(".") and n != "__pycache__") \
+    folder = os.path.join(ROOT, "sd_doctor", "templates")
+    return sorted(n for n in os.listdir(folder) if not n.startswith(".") and n not in ("__pycache__", "__init__.py")) \
         if os.path.isdir(folder) else []
 
 
@@ -40,7 +40,15 @@ def test_every_supported_python_runs_the_cli_from_source(minor, tmp_path):
     exe = interpreter(minor)
     if not exe:
         pytest.skip("Python %s is not installed" % minor)
+    # packaging is the one dependency every version comparison needs (pure Python: a copy of this interpreter's
+    # works on all of them); psutil and pynvml may be absent, and the checks that need them are skipped.
+    import packaging
+
+    deps = tmp_path / "deps"
+    shutil.copytree(os.path.dirname(packaging.__file__), str(deps / "packaging"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
     env = machine_env(str(tmp_path), extra={"PYTHONPYCACHEPREFIX": str(tmp_path / "pyc")})
+    env["PYTHONPATH"] += os.pathsep + str(deps)
     script = ("import pkgutil, importlib, sys, sd_doctor\n"
               "for m in pkgutil.walk_packages(sd_doctor.__path__, 'sd_doctor.'):\n"
               "    if m.name != 'sd_doctor.__main__': importlib.import_module(m.name)\n"
@@ -132,7 +140,7 @@ def test_templates_ship_inside_the_package(installed, minor):
     venv = venv_for(installed, minor)
     r = subprocess.run([os.path.join(venv, "bin", "python"), "-c",
                         "import os, sd_doctor; d = os.path.join(os.path.dirname(sd_doctor.__file__), 'templates');"
-                        "print('\\n'.join(sorted(n for n in os.listdir(d) if n != '__pycache__')) if os.path.isdir(d)"
+                        "print('\\n'.join(sorted(n for n in os.listdir(d) if n not in ('__pycache__', '__init__.py', '.gitattributes'))) if os.path.isdir(d)"
                         " else '')"], capture_output=True, text=True, env=clean_env(), cwd="/")
     shipped = [n for n in r.stdout.splitlines() if n]
     expected = repo_templates()
@@ -141,3 +149,69 @@ def test_templates_ship_inside_the_package(installed, minor):
 
 def test_templates_folder_is_not_empty():
     assert repo_templates(), "templates/ is empty: the writer's templates have not landed yet"
+
+
+# -- the wheel and the sdist, as a user or a distribution packager meets them -----------------------------------------
+
+SDIST_TESTS = ["tests/test_report.py", "tests/test_report_layout.py", "tests/test_webui_layout.py"]
+
+
+def _venv(path, python=None):
+    subprocess.run([python or interpreter("3.13") or shutil.which("python3"), "-m", "venv", path], check=True,
+                   capture_output=True, timeout=120)
+    return os.path.join(path, "bin", "python")
+
+
+def _pip(python, *args):
+    r = subprocess.run([python, "-m", "pip", "install", "-q", "--no-input", "--disable-pip-version-check"] + list(args),
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_wheel_and_sdist_build_install_and_the_sdists_tests_run(tmp_path):
+    """``python -m build`` makes both; the metadata carries the SPDX license; the wheel installs and runs; the sdist
+    installs with its test extras, and a subset of its own tests (SDIST_TESTS) passes from the unpacked sdist."""
+    import tarfile
+    import zipfile
+
+    src = str(tmp_path / "src")
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", "*.egg-info", "build", "dist", "__pycache__",
+                                                             ".pytest_cache", ".hypothesis", "*.so*"))
+    builder = _venv(str(tmp_path / "builder"))
+    _pip(builder, "build")
+    r = subprocess.run([builder, "-m", "build", "--sdist", "--wheel", "--outdir", str(tmp_path / "dist"), src],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "warning" not in (r.stdout + r.stderr).lower().replace("warnings", ""), r.stdout + r.stderr
+    dist = sorted(os.listdir(str(tmp_path / "dist")))
+    sdist = [os.path.join(str(tmp_path / "dist"), n) for n in dist if n.endswith(".tar.gz")][0]
+    wheel = [os.path.join(str(tmp_path / "dist"), n) for n in dist if n.endswith(".whl")][0]
+    with tarfile.open(sdist) as tar:
+        names = set(n.split("/", 1)[1] for n in tar.getnames() if "/" in n)
+        tar.extractall(str(tmp_path / "unpacked"))
+    for needed in ["LICENSE", "tests/conftest.py", "tests/net_servers.py", "tests/nvml_stub/nvml_stub.c",
+                   "tests/wine/bed.py", "sd_doctor/templates/webui-user.bat"] + SDIST_TESTS:
+        assert needed in names, needed
+    with zipfile.ZipFile(wheel) as whl:
+        metadata = [whl.read(n).decode() for n in whl.namelist() if n.endswith(".dist-info/METADATA")][0]
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in whl.namelist())
+        assert "sd_doctor/templates/webui-user.sh" in whl.namelist()
+    assert "License-Expression: MIT" in metadata and "GitPython" not in metadata
+
+    user = _venv(str(tmp_path / "user"), interpreter("3.8"))
+    _pip(user, wheel)
+    env = clean_env(str(tmp_path / "m"))
+    r = subprocess.run([user, "-m", "sd_doctor", str(tmp_path / "new"), "--offline", "--json"], capture_output=True,
+                       text=True, env=env, cwd=str(tmp_path), timeout=60)
+    assert r.returncode in (0, 1) and json.loads(r.stdout)["schema"] == 1, r.stderr
+
+    packager = _venv(str(tmp_path / "packager"))
+    _pip(packager, "sd-doctor[test] @ file://" + sdist)
+    unpacked = os.path.join(str(tmp_path / "unpacked"), os.listdir(str(tmp_path / "unpacked"))[0])
+    from conftest import CORPUS
+
+    r = subprocess.run([packager, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"] + SDIST_TESTS,
+                       capture_output=True, text=True, cwd=unpacked, timeout=600,
+                       env=dict(cli_env(), SD_DOCTOR_CORPUS=CORPUS, PYTHONPATH=""))
+    assert r.returncode == 0 and " passed" in r.stdout, r.stdout[-4000:] + r.stderr[-2000:]

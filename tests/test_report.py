@@ -126,7 +126,7 @@ def test_text_report_lines():
     assert lines[i + 1:i + 3] == ["    -> Use Python 3.10:", "       python_cmd=/opt/py/bin/python3.10"]
     assert "! PATH: 2 PATH entries do not exist" in lines
     assert "- Proxy: Offline." in lines
-    assert lines[-1] == "Summary: 1 ok, 1 warnings, 1 errors, 1 skipped"
+    assert lines[-1] == "Summary: 1 ok, 1 warning, 1 error, 1 skipped. Failed: Python."
     assert "\x1b" not in text
 
 
@@ -138,8 +138,8 @@ def test_verbose_text_redacts_credentials():
 
 def test_chinese_text_report():
     text = to_text(_ctx("zh"), _findings(), [], "9.9", _stream("utf-8"))
-    assert u"\u2717 Python: Python 3.12.1 太新。" in text.splitlines()
-    assert text.splitlines()[-1] == "汇总：1 项正常，1 项警告，1 项错误，1 项跳过"
+    assert u"\u2717 Python\uff1aPython 3.12.1 太新。" in text.splitlines()
+    assert text.splitlines()[-1] == "汇总：1 项正常，1 项警告，1 项错误，1 项跳过。未通过：Python。"
 
 
 def test_json_document():

@@ -352,4 +352,6 @@ def test_cli_json_settings_shape_without_fix(tmp_path):
     assert s["commandline_args"][:1] == ["--api"]
     assert read_bytes(os.path.join(root, "webui-user.sh")) == before
     text = run_cli([root, "--offline", "--no-venv"], env=cli_env()).stdout
-    assert "Launch settings: " in text and "+venv_dir=-" in text and "--fix" in text
+    assert "Launch settings: " in text and "  venv_dir=-" in text and "--fix" in text and "+venv_dir" not in text
+    text = run_cli([root, "--offline", "--no-venv", "-v"], env=cli_env()).stdout  # the full diff under -v
+    assert "+venv_dir=-" in text

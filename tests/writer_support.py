@@ -28,7 +28,10 @@ class FactsHost(Host):
 
 def make_ctx(root, platform="windows", pages=(1252, 437), fix=False, no_venv=False, environ=None, lang="en"):
     options = Options(fix=fix, no_venv=no_venv, lang=lang, offline=True)
-    return Context(root, options, host=FactsHost(platform, pages), environ=dict(environ or CLEAN_ENV))
+    from sd_doctor.launcher.model import build
+
+    return Context(root, options, host=FactsHost(platform, pages), environ=dict(environ or CLEAN_ENV),
+                   launcher_factory=build)
 
 
 def findings(proposals=None, remedies=None, advice=()):

@@ -26,18 +26,11 @@ def delete_folder_command(platform_name, path):
 
 
 def settings_file(ctx):
-    """The settings file the writer puts the launcher's variables in (writer.choose_target), named in advice so that
-    a line the user adds by hand lands where the launcher reads it last; the platform's default file otherwise."""
-    def compute():
-        from sd_doctor.write.settings import choose_target
-
-        try:
-            name = choose_target(ctx).name
-        except Exception:  # a layout the writer cannot judge: the default file is still the best guess
-            name = None
-        return name or ("webui-user.bat" if ctx.platform == "windows" else "webui-user.sh")
-
-    return ctx.cached("settings_file", compute)
+    """The settings file the writer puts the launcher's variables in (decided once, in the launcher model), named in
+    advice so that a line the user adds by hand lands where the launcher reads it last; the platform's default file
+    where no file can carry them."""
+    name = ctx.launcher.target.name
+    return name or ("webui-user.bat" if ctx.platform == "windows" else "webui-user.sh")
 
 
 def join_path(platform_name, *parts):

@@ -60,6 +60,8 @@ def probe(ctx):
                 "origin": redact(info["origin"]) if info["origin"] else None, "local": None, "remote": None}
     facts["checkout"] = checkout
     facts["launch_utils"] = info["launch_utils"]
+    facts["launcher_notes"] = [n for n in ctx.launcher.notes if n["for"].startswith("repositories")]
+    facts["flavour"] = ctx.launcher.flavour_label
     variables = ctx.launch["variables"]
     windows = ctx.platform == "windows"
     repos_dir = os.path.join(webui_dir, "repositories")
@@ -167,6 +169,10 @@ def _reason(remote, timeout):
     return reasons.get(state, T("git failed", "git 执行失败"))
 
 
+# States whose reason already quotes git's message: its full stderr line would only repeat it.
+_SAID = ("timeout", "dns", "refused")
+
+
 def _detail(remote):
     return (" (%s)" % remote["detail"]) if remote.get("detail") else ""
 
@@ -202,6 +208,7 @@ def judge(facts):
         f.ok(T("git {v} ({p})", "git {v}（{p}）", v=git.get("version") or "?", p=git["path"]))
 
     # the web UI checkout
+    origin_down = None  # unreachable for a reason the repositories may share: said once with them
     if not checkout.get("installed"):
         f.ok(T("The web UI is not installed here yet.", "此处尚未安装 web UI。"))
     elif not checkout.get("is_git"):
@@ -219,31 +226,45 @@ def judge(facts):
                 f.warn(T("The web UI's origin {u} is gone or asks for credentials{d}: updates will fail.",
                          "web UI 的 origin {u} 已不存在或要求身份验证{d}：更新会失败。", u=checkout.get("origin"),
                          d=_detail(remote)))
+            elif remote.get("state") in _SAID:
+                origin_down = {"via": "", "reason": _reason(remote, timeout), "url": checkout.get("origin")}
             else:
                 f.warn(T("Cannot reach the web UI's origin {u}: {r}{d}; updates will fail.",
                          "无法访问 web UI 的 origin {u}：{r}{d}；更新会失败。", u=checkout.get("origin"),
                          r=_reason(remote, timeout), d=_detail(remote)))
 
-    # the repositories the launcher clones
+    _judge_repos(f, facts, platform, timeout, checkout, origin_down)
+    _judge_extensions(f, facts, platform)
+    return f
+
+
+def _judge_repos(f, facts, platform, timeout, checkout, origin_down):
+    """The repositories the launcher clones, and the other clones in repositories/."""
     repos = facts.get("repos") or []
+    for note in facts.get("launcher_notes") or []:
+        f.add("skip", T("{f} could not be read as Python ({w}): the repositories it clones are unknown.",
+                        "无法按 Python 读取 {f}（{w}）：不知道它要克隆哪些仓库。", f=note["file"], w=note["why"]))
     if checkout.get("installed") and not facts.get("launch_utils"):
-        f.warn(T("No modules/launch_utils.py with repository URLs was found: the repositories were not checked.",
-                 "未找到含仓库地址的 modules/launch_utils.py：未检查所需仓库。"))
-    reachable = 0
-    for repo in repos:
-        _judge_repo(f, platform, repo, timeout, bool(facts.get("offline")), facts.get("settings_file"))
-        if (repo.get("remote") or {}).get("state") == "reachable":
-            reachable += 1
+        f.warn(T("No launcher file that clones repositories could be read (modules/launch_utils.py, launch.py or the "
+                 "2022 webui.bat): the repositories were not checked.",
+                 "无法读取任何会克隆仓库的启动文件（modules/launch_utils.py、launch.py 或 2022 年版 webui.bat）：未检查所需仓库。"))
+    elif facts.get("launch_utils"):
+        f.ok(T("{fl} clones {n} repositories ({f}).", "{fl} 会克隆 {n} 个仓库（{f}）。", fl=facts.get("flavour") or "web UI",
+               n=len(repos), f=facts["launch_utils"]))
+    pending = [_judge_repo(f, platform, repo, timeout, bool(facts.get("offline")), facts.get("settings_file"))
+               for repo in repos]
+    _judge_unreachable(f, [p for p in pending if p], origin_down)
+    reachable = sum(1 for repo in repos if (repo.get("remote") or {}).get("state") == "reachable")
     if facts.get("offline"):
         f.ok(T("Remote probes skipped (--offline); local checks done.", "已跳过远程探测（--offline）；本地检查已完成。"))
     elif repos and reachable == len(repos):
         f.ok(T("All {n} repositories the launcher clones are reachable.", "启动脚本要克隆的 {n} 个仓库均可访问。", n=len(repos)))
-
     for other in facts.get("other_repositories") or []:
         _judge_local(f, platform, T("repositories/{n}", "repositories/{n}", n=other["name"]), other["path"],
                      other.get("local"), level="warn", is_clone=True)
 
-    # extensions
+
+def _judge_extensions(f, facts, platform):
     extensions = facts.get("extensions") or []
     bad = 0
     for ext in extensions:
@@ -254,7 +275,6 @@ def judge(facts):
         f.ok(T("{n} extension repositories are healthy.", "{n} 个扩展仓库状态正常。", n=len(extensions)))
     if facts.get("extensions_total", 0) > len(extensions):
         f.ok(T("Only the first {n} extensions were checked.", "只检查了前 {n} 个扩展。", n=len(extensions)))
-    return f
 
 
 def _judge_local(f, platform, label, path, local, level, is_clone, extension=False, commit=None):
@@ -343,8 +363,47 @@ def _judge_repo(f, platform, repo, timeout, offline, where=None):
         f.ok(T("{u} is unreachable ({r}), but {w} is already cloned at its pinned commit.",
                "{u} 无法访问（{r}），但 {w} 已克隆且包含固定的提交。", u=url, r=_reason(remote, timeout), w=label))
         return
-    f.error(T("Cannot reach {u}{p}: {r}{d}; the launcher cannot clone {w}.",
-              "无法访问 {u}{p}：{r}{d}；启动脚本无法克隆 {w}。", u=url, p=_via(repo.get("proxy")),
-              r=_reason(remote, timeout), d=_detail(remote), w=label),
-            T("Check the network connection and the proxy settings (see the proxy check), then try again.",
-              "请检查网络连接和代理设置（见 proxy 检查项）后重试。"))
+    return {"url": url, "label": label, "folder": folder, "via": _via(repo.get("proxy")),
+            "reason": _reason(remote, timeout), "detail": _detail(remote), "state": state}
+
+
+_NETWORK_ADVICE = T("Check the network connection and the proxy settings (see the check \"Proxy\"), then try again.",
+                    "请检查网络连接和代理设置（见“代理”检查项）后重试。")
+
+
+def _judge_unreachable(f, unreachable, origin_down=None):
+    """One line per cause: five repositories that fail for the same reason through the same proxy are one finding
+    that names them all, with the advice said once; the web UI's own origin joins them when its cause is the same."""
+    groups = []
+    if origin_down is not None:
+        same = [i for i in unreachable if (i["via"], i["reason"]) == ("", origin_down["reason"])]
+        if same:
+            f.error(T("Cannot reach the web UI's origin nor {n} repositories: {r}; updates will fail and the launcher "
+                      "cannot clone repositories/{l}.", "无法访问 web UI 的 origin 和 {n} 个仓库：{r}；更新会失败，"
+                      "启动脚本也无法克隆 repositories/{l}。", n=len(same), r=origin_down["reason"],
+                      l=", ".join(i["folder"] for i in same)), _NETWORK_ADVICE)
+            unreachable = [i for i in unreachable if i not in same]
+        else:
+            f.warn(T("Cannot reach the web UI's origin {u}: {r}; updates will fail.",
+                     "无法访问 web UI 的 origin {u}：{r}；更新会失败。", u=origin_down["url"], r=origin_down["reason"]),
+                   _NETWORK_ADVICE)
+    for item in unreachable:
+        key = (item["via"], item["reason"])
+        for group in groups:
+            if group[0] == key:
+                group[1].append(item)
+                break
+        else:
+            groups.append((key, [item]))
+    for (via, reason), items in groups:
+        first = items[0]
+        if len(items) == 1:
+            f.error(T("Cannot reach {u}{p}: {r}{d}; the launcher cannot clone {w}.",
+                      "无法访问 {u}{p}：{r}{d}；启动脚本无法克隆 {w}。", u=first["url"], p=via, r=reason,
+                      d=first["detail"], w=first["label"]), _NETWORK_ADVICE)
+            continue
+        # The URLs stay in the facts (--verbose, --json); the line names the folders the launcher cannot clone.
+        f.error(T("Cannot reach {n} repositories{p}: {r}{d}; the launcher cannot clone repositories/{l}.",
+                  "无法访问 {n} 个仓库{p}：{r}{d}；启动脚本无法克隆 repositories/{l}。", n=len(items), p=via, r=reason,
+                  d="" if first["state"] in _SAID else first["detail"], l=", ".join(i["folder"] for i in items)),
+                _NETWORK_ADVICE)

@@ -215,7 +215,7 @@ def probe(ctx):
 
     # 4. the torch the web UI will run, and the checkpoints' families (plain file reads)
     venv = None if ctx.options.no_venv else launch_settings.venv_path(ctx.webui_dir, ctx.launch)
-    facts["torch"] = torch_build.describe(ctx.webui_dir, variables, tokens, venv)
+    facts["torch"] = torch_build.describe(ctx.webui_dir, variables, tokens, venv, defaults=ctx.launcher.torch)
     dirs = model_family.checkpoint_dirs(ctx.webui_dir, tokens)
     # one scan shared with the models check (same key and budget)
     facts["checkpoints"] = ctx.cached("checkpoints", lambda: model_family.scan(dirs, budget_s=model_family.scan_budget(

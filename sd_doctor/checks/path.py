@@ -10,7 +10,8 @@ TITLE = T("PATH", "PATH 环境变量")
 
 
 def probe(ctx):
-    from sd_doctor.probes.interpreters import classify, split_path, which_all
+    from sd_doctor.probes.interpreters import STORE_ALIAS, STORE_PYTHON, classify, interrogate_once, local_bound, \
+        split_path, which_all
 
     entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
     names = ctx.host.executable_names
@@ -19,7 +20,12 @@ def probe(ctx):
         pythons = which_all("python3.10", entries, names) + which_all("python3", entries, names) + pythons
         pythons = [p for i, p in enumerate(pythons) if p not in pythons[:i]]
     v = ctx.launch["variables"]
+    first = next((p for p in pythons if classify(p) not in (STORE_ALIAS, STORE_PYTHON)), None)
+    # Asked once and shared with the python check: a pyenv shim without that version is on PATH but does not run.
+    first_runs = interrogate_once(ctx, first, local_bound(ctx.timeout)) if first else None
     return {
+        "first_python": {"path": first, "runs": first_runs.get("runs"), "error": first_runs.get("error")}
+        if first_runs else None,
         "platform": ctx.platform,
         "entries": entries,
         "missing": [e for e in entries if e.strip() and not os.path.isdir(os.path.expandvars(e.strip().strip('"')))],
@@ -58,8 +64,8 @@ def judge(facts):
     if real and real[0]["kind"] and pythons[0] is real[0]:
         f.warn(T("The first Python on PATH belongs to {k}: {p}", "PATH 中第一个 Python 属于 {k}：{p}", k=real[0]["kind"],
                  p=real[0]["path"]),
-               T("Set {v} in the settings file to your Python 3.10 (see the python check), or move its folder "
-                 "ahead of {k}'s on PATH.", "在设置文件中把 {v} 设为你的 Python 3.10（见 python 检查），或在 PATH 中把它移到 {k} 之前。",
+               T("Set {v} in the settings file to your Python 3.10 (see the check \"Python\"), or move its folder "
+                 "ahead of {k}'s on PATH.", "在设置文件中把 {v} 设为你的 Python 3.10（见“Python”检查项），或在 PATH 中把它移到 {k} 之前。",
                  k=real[0]["kind"], v="PYTHON" if windows else "python_cmd"))
     if not facts.get("git"):
         if facts.get("git_setting"):
@@ -75,6 +81,12 @@ def judge(facts):
         f.warn(T("{n} PATH entries do not exist: {l}", "PATH 中有 {n} 项不存在：{l}", n=len(missing), l="; ".join(missing[:5])),
                T("Remove them in System Properties > Environment Variables > Path.", "在 系统属性 > 环境变量 > Path 中删除它们。")
                if windows else T("Remove them from PATH in your shell profile.", "在 shell 配置文件中把它们从 PATH 删除。"))
+    first = facts.get("first_python") or {}
+    if real and first.get("path") == real[0]["path"] and first.get("runs") is False:
+        # Never a pass for the interpreter the python check fails (a pyenv shim without that version); its
+        # error and the remedy are said there, once.
+        f.warn(T("The first Python on PATH, {p}, does not run (see the check \"Python\").",
+                 "PATH 中第一个 Python（{p}）无法运行（见“Python”检查项）。", p=first["path"]))
     if not f.lines:
         f.ok(T("python {p}, git {g}", "python {p}，git {g}", p=real[0]["path"] if real else "-", g=facts.get("git")))
     return f

@@ -48,8 +48,8 @@ def launcher_python(ctx):
 
 
 def probe(ctx):
-    from sd_doctor.probes.interpreters import classify, find_alternatives, interrogate, is_good_for_webui, local_bound, \
-        split_path
+    from sd_doctor.probes.interpreters import classify, find_alternatives, interrogate_once, is_good_for_webui, \
+        local_bound, split_path
     from sd_doctor.launcher.settings import venv_path
 
     entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
@@ -58,13 +58,36 @@ def probe(ctx):
              "kind": classify(resolved), "info": None, "alternatives": [],
              "unreadable_settings": ctx.launch.get("unreadable") or {}, "settings_file": settings_file(ctx)}
     bound = local_bound(ctx.timeout)
+    # webui.sh skips its own venv inside an activated one and installs torch there (POSIX only).
+    active = ctx.environ.get("VIRTUAL_ENV") if ctx.platform != "windows" else None
+    facts["active_venv"] = active or None
     if resolved:
-        facts["info"] = interrogate([resolved], bound)
-    if not (facts["info"] and is_good_for_webui(facts["info"])):
-        facts["alternatives"] = find_alternatives(ctx.host, entries, bound, exclude=[resolved])
+        facts["info"] = interrogate_once(ctx, resolved, bound)
+    if active or not (facts["info"] and is_good_for_webui(facts["info"])):
+        inside = [e for e in entries if active and _inside(e, active)]
+        facts["alternatives"] = [a for a in find_alternatives(ctx.host, [e for e in entries if e not in inside], bound,
+                                                              exclude=[resolved]) if not _inside(a["path"], active)]
     venv = venv_path(ctx.webui_dir, ctx.launch)
     facts["venv"] = venv if venv and os.path.isdir(venv) else None
     return facts
+
+
+def _inside(path, folder):
+    if not (path and folder):
+        return False
+    path, folder = os.path.abspath(path), os.path.abspath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _judge_active_venv(f, facts):
+    """An activated venv: webui.sh then uses it instead of its own venv, so torch lands in it. Returns True."""
+    active = facts.get("active_venv")
+    f.error(T("A virtual environment is active ({v}): webui.sh then skips its own venv and installs torch and the "
+              "web UI's packages into this one.",
+              "当前已激活一个虚拟环境（{v}）：webui.sh 会因此跳过它自己的 venv，把 torch 和 web UI 的依赖装进这个环境。",
+              v=active),
+            T("Leave it before you start the web UI:\n{c}", "启动 web UI 之前先退出它：\n{c}", c="deactivate"))
+    return True
 
 
 def _setting_line(platform, path):
@@ -96,8 +119,38 @@ def _install_advice(platform):
              "安装 Python 3.10：pyenv install 3.10.6（或发行版的 python3.10 与 python3.10-venv 包）。")
 
 
+def _judge_version(f, info, resolved):
+    """The interpreter runs: judge its version and bitness. True when the web UI can use it."""
+    from sd_doctor.probes.interpreters import version_tuple
+
+    good = False
+    version = info.get("version", "?")
+    vt = version_tuple(version)
+    where = T("Python {v} ({b}-bit) at {p}", "Python {v}（{b} 位），位于 {p}", v=version, b=info.get("bits"),
+              p=info.get("executable") or resolved)
+    if info.get("bits") != 64:
+        f.error(T("{w}: 32-bit Python finds no torch at all (#10592).", "{w}：32 位 Python 根本装不上 torch（#10592）。", w=where))
+    elif vt == (3, 10, 6):
+        f.ok(where)
+        good = True
+    elif vt[:2] == (3, 10):
+        f.ok(T("{w}; the web UI is tested on 3.10.6, other 3.10 releases work.",
+               "{w}；web UI 在 3.10.6 上测试，其他 3.10 版本也可以。", w=where))
+        good = True
+    elif vt[:2] == (3, 11):
+        f.warn(T("{w}: 3.11 mostly works but breaks --xformers on Windows; the web UI is tested on 3.10.6.",
+                 "{w}：3.11 大体可用，但在 Windows 上 --xformers 会出问题；web UI 在 3.10.6 上测试。", w=where))
+    elif vt >= (3, 12):
+        f.error(T("{w}: too new, pip finds no torch==2.1.2 for it (#16501, #16878).",
+                  "{w}：版本太新，pip 找不到适用的 torch==2.1.2（#16501、#16878）。", w=where))
+    else:
+        f.error(T("{w}: too old, the web UI's code fails on it (#4272).", "{w}：版本太旧，web UI 的代码无法运行（#4272）。",
+                  w=where))
+    return good
+
+
 def judge(facts):
-    from sd_doctor.probes.interpreters import STORE_ALIAS, STORE_PYTHON, version_tuple
+    from sd_doctor.probes.interpreters import STORE_ALIAS, STORE_PYTHON
 
     f = Finding(ID, TITLE)
     platform = facts["platform"]
@@ -120,28 +173,9 @@ def judge(facts):
     elif not info.get("runs"):
         f.error(T("{p} does not run: {e}", "{p} 无法运行：{e}", p=resolved, e=info.get("error") or info.get("exit_code")))
     else:
-        version = info.get("version", "?")
-        vt = version_tuple(version)
-        where = T("Python {v} ({b}-bit) at {p}", "Python {v}（{b} 位），位于 {p}", v=version, b=info.get("bits"),
-                  p=info.get("executable") or resolved)
-        if info.get("bits") != 64:
-            f.error(T("{w}: 32-bit Python finds no torch at all (#10592).", "{w}：32 位 Python 根本装不上 torch（#10592）。", w=where))
-        elif vt == (3, 10, 6):
-            f.ok(where)
-            good = True
-        elif vt[:2] == (3, 10):
-            f.ok(T("{w}; the web UI is tested on 3.10.6, other 3.10 releases work.",
-                   "{w}；web UI 在 3.10.6 上测试，其他 3.10 版本也可以。", w=where))
-            good = True
-        elif vt[:2] == (3, 11):
-            f.warn(T("{w}: 3.11 mostly works but breaks --xformers on Windows; the web UI is tested on 3.10.6.",
-                     "{w}：3.11 大体可用，但在 Windows 上 --xformers 会出问题；web UI 在 3.10.6 上测试。", w=where))
-        elif vt >= (3, 12):
-            f.error(T("{w}: too new, pip finds no torch==2.1.2 for it (#16501, #16878).",
-                      "{w}：版本太新，pip 找不到适用的 torch==2.1.2（#16501、#16878）。", w=where))
-        else:
-            f.error(T("{w}: too old, the web UI's code fails on it (#4272).", "{w}：版本太旧，web UI 的代码无法运行（#4272）。",
-                      w=where))
+        good = _judge_version(f, info, resolved)
+    if facts.get("active_venv"):
+        good = not _judge_active_venv(f, facts)  # the active venv's interpreter is never the approved one
     for name, why in sorted((facts.get("unreadable_settings") or {}).items()):
         f.warn(T("{f} could not be read ({e}); the launcher cannot read it either, so its settings were ignored.",
                  "无法读取 {f}（{e}）；启动脚本同样读不了它，因此忽略了其中的设置。", f=name, e=why),

@@ -37,7 +37,7 @@ def _judge_windows(f, facts):
         f.error(T("Windows {v} is older than Windows 10: Python 3.9 and newer fail with "
                   "\"api-ms-win-core-path-l1-1-0.dll is missing\".",
                   "Windows {v} 早于 Windows 10：Python 3.9 及以上会报 \"api-ms-win-core-path-l1-1-0.dll is missing\"。",
-                  v="%s.%s" % (major, os_facts.get("minor", 0))),
+                  v=os_facts.get("release") or "%s.%s" % (major, os_facts.get("minor", 0))),
                 T("Upgrade to Windows 10 or 11. The guide's workaround: download "
                   "api-ms-win-core-path-blender-0.3.1.zip (github.com/nalexandru/api-ms-win-core-path-HACK), copy "
                   "x64.dll to C:\\Windows\\System32 and x86.dll to C:\\Windows\\SysWOW64 (as "
@@ -46,7 +46,9 @@ def _judge_windows(f, facts):
                   "（github.com/nalexandru/api-ms-win-core-path-HACK），把 x64.dll 复制到 C:\\Windows\\System32、"
                   "x86.dll 复制到 C:\\Windows\\SysWOW64（均命名为 api-ms-win-core-path-l1-1-0.dll），然后重启。"))
     elif major is not None:
-        f.ok(T("Windows {v} (build {b})", "Windows {v}（版本号 {b}）", v=major, b=os_facts.get("build")))
+        # The release name the host computed ("11" for 10.0 build 22000+, "8.1" for 6.3), never the kernel's major.
+        f.ok(T("Windows {v} (build {b})", "Windows {v}（版本号 {b}）", v=os_facts.get("release") or major,
+               b=os_facts.get("build")))
     lp = facts.get("long_paths_enabled")
     if lp is False or lp is None:
         f.warn(T("Long paths are not enabled: deep files in the venv can fail with [WinError 206].",

@@ -21,8 +21,15 @@ class Options(object):
 
 
 class Context(object):
-    def __init__(self, webui_dir, options, host=None, environ=None):
+    """``launcher_factory(ctx)`` builds the launcher model (``ctx.launcher``); core never imports the launcher layer,
+    so the command line hands it in (sd_doctor.launcher.model.build). ``default_launcher_factory`` is the one used
+    when none is given (the test suite sets it once in conftest.py)."""
+
+    default_launcher_factory = None
+
+    def __init__(self, webui_dir, options, host=None, environ=None, launcher_factory=None):
         self.webui_dir = os.path.abspath(webui_dir)
+        self._launcher_factory = launcher_factory or Context.default_launcher_factory
         self.options = options
         self.host = host or platforms.current()
         self.platform = self.host.name
@@ -55,20 +62,28 @@ class Context(object):
             return value
 
     @property
-    def layout(self):
-        from sd_doctor.launcher import layout as webui
+    def launcher(self):
+        """The launcher model, built once per run (see sd_doctor/launcher/model.py)."""
+        factory = self._launcher_factory
+        if factory is None:
+            raise RuntimeError("this Context was made without a launcher_factory")
+        return self.cached("launcher", lambda: factory(self))
 
-        return self.cached("layout", lambda: webui.describe(self.webui_dir, timeout=min(2.0, self.timeout)))
+    @property
+    def layout(self):
+        return self.launcher.layout
 
     @property
     def launch(self):
-        from sd_doctor.launcher import settings as launch_settings
-
-        return self.cached("launch", lambda: launch_settings.read(self.webui_dir, self.platform, self.environ,
-                                                                   self.layout))
+        """The variables the launcher sees (launcher/settings.read, in the launcher's environment)."""
+        return self.launcher.settings
 
     @property
     def commandline_args(self):
-        from sd_doctor.launcher import settings as launch_settings
+        """COMMANDLINE_ARGS as the web UI splits it (POSIX shlex); None when it cannot be split."""
+        import shlex
 
-        return launch_settings.commandline_args(self.launch)
+        try:
+            return shlex.split(self.launch["variables"].get("COMMANDLINE_ARGS", ""))
+        except ValueError:
+            return None

@@ -27,8 +27,32 @@ class T(object):
         args = dict((k, render(v, lang)) for k, v in self.kw.items())
         return template.format(**args)
 
+    def _key(self):
+        return (self.en, self.zh, tuple(sorted((k, _hashable(v)) for k, v in self.kw.items())))
+
+    def __eq__(self, other):
+        """Value equality, so that a finding can drop advice it already holds (the same sentence from five
+        unreachable repositories is said once)."""
+        return isinstance(other, T) and self._key() == other._key()
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self._key())
+
     def __repr__(self):
         return "T(%r)" % self.render("en")
+
+
+def _hashable(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (T, str, int, float, bool, type(None))):
+        return value
+    return repr(value)
 
 
 def render(value, lang):

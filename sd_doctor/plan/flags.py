@@ -96,13 +96,10 @@ class Plan(object):
 
 # ------------------------------------------------------------------------------------------------------- helpers
 def version_tuple(version):
-    """'1.10.1' -> (1, 10, 1); None when unknown or unreadable."""
-    if not version:
-        return None
-    m = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", str(version).strip())
-    if not m:
-        return None
-    return tuple(int(p) for p in m.groups() if p is not None)
+    """'1.10.1' -> (1, 10, 1); None when unknown or unreadable (packaging.version reads it)."""
+    from sd_doctor.core.versions import release
+
+    return release(version, 3) or None
 
 
 def band_of(vram_bytes):
@@ -199,7 +196,7 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
 
     if flavour == "sdnext":
         notes.append(T("SD.Next does not read COMMANDLINE_ARGS from webui-user: no flags planned.",
-                       "SD.Next 不读取 webui-user 中的 COMMANDLINE_ARGS：不计划任何参数。"))
+                       "SD.Next 不读取 webui-user 中的 COMMANDLINE_ARGS：因此不为它设置任何参数。"))
         return Plan(tokens, notes=notes)
 
     if flavour in FORGE_FLAVOURS:
@@ -214,10 +211,10 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
                 planned.append(("--always-cpu", [], T("no usable GPU: {f}'s own flag to run on the CPU",
                                                        "没有可用的显卡：{f} 自带的 CPU 运行参数", f=label)))
             planned.append(("--skip-torch-cuda-test", [], T("no usable GPU: start without the CUDA test",
-                                                            "没有可用的显卡：跳过 CUDA 检测启动")))
+                                                            "没有可用的显卡：启动时不检测 CUDA")))
         else:
             notes.append(T("{f} manages VRAM itself: no memory flags are planned.",
-                           "{f} 自行管理显存：不计划显存参数。", f=label))
+                           "{f} 会自行管理显存：无需设置显存参数。", f=label))
             if oom:
                 notes.append(T("Still out of memory in {f}: lower the \"GPU Weights\" slider at the top of the page, or "
                                "try {f}'s own --always-low-vram flag.",
@@ -227,7 +224,7 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
 
     if vendor == "apple":
         notes.append(T("Apple silicon: the web UI's macOS launcher sets its own flags; no memory flags are planned.",
-                       "Apple 芯片：web UI 的 macOS 启动脚本会自行设置参数；不计划显存参数。"))
+                       "Apple 芯片：web UI 的 macOS 启动脚本会自行设置参数；无需设置显存参数。"))
         return _assemble(groups, planned, remove, reasons, notes, accepts)
 
     cpu_mode = gpu_known and (vendor is None or vendor == "intel" or (
@@ -241,7 +238,7 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
             "--precision": T("{w}: the CPU needs full precision", "{w}：CPU 需要全精度", w=why),
             "--no-half": T("{w}: no half-precision weights on the CPU", "{w}：CPU 上不使用半精度权重", w=why),
             "--skip-torch-cuda-test": T("{w}: start without the CUDA test (all four flags are needed, or \"Found no "
-                                        "NVIDIA driver\" follows)", "{w}：跳过 CUDA 检测启动（四个参数缺一不可，否则会出现 "
+                                        "NVIDIA driver\" follows)", "{w}：启动时不检测 CUDA（四个参数缺一不可，否则会出现 "
                                         "\"Found no NVIDIA driver\"）", w=why),
         }
         for flag, values in CPU_FLAGS:
@@ -261,8 +258,8 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
                                         v=" ".join(_values(g[1])))
     if not gpu_known or vram is None:
         notes.append(T("No memory flags planned: the GPU and its VRAM are unknown (the gpu check did not finish).",
-                       "未计划显存参数：显卡及其显存未知（gpu 检查未完成）。") if not gpu_known else
-                     T("No memory flags planned: the VRAM of {n} is unknown.", "未计划显存参数：{n} 的显存未知。",
+                       "没有设置显存参数：显卡及其显存未知（“显卡”检查项未完成）。") if not gpu_known else
+                     T("No memory flags planned: the VRAM of {n} is unknown.", "没有设置显存参数：{n} 的显存未知。",
                        n=name or "?"))
         if (vt is None or vt >= (1, 6)) and "--always-batch-cond-uncond" in present:
             remove["--always-batch-cond-uncond"] = T(
@@ -272,7 +269,7 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
     if not families:
         families = ["sd1"]
         notes.append(T("No checkpoint's family could be read: planned for SD 1.x (the web UI downloads SD 1.5 when "
-                       "there is none).", "无法识别任何模型的类型：按 SD 1.x 计划（没有模型时 web UI 会下载 SD 1.5）。"))
+                       "there is none).", "无法识别任何模型的类型：按 SD 1.x 设置参数（没有模型时 web UI 会下载 SD 1.5）。"))
     cur_sd1, cur_sdxl = current_rungs(present)
     rungs = {}
     for fam in families:

@@ -112,13 +112,13 @@ def read_origin(webui_dir):
 
 
 def remotes(ctx):
-    """{'launch_utils': path or None, 'origin': url or None, 'repos': [...]} with real URLs (not for facts)."""
+    """{'launch_utils': file the repositories were read from or None, 'origin': url or None, 'repos': [...]} with
+    real URLs (not for facts): the repositories the launcher model says are really cloned."""
     def compute():
-        from sd_doctor.launcher import launch_utils as launch_utils_reader
-
-        launch = ctx.launch
-        info = launch_utils_reader.read(ctx.webui_dir, launch["variables"], launch["source"])
-        return {"launch_utils": info["file"], "origin": read_origin(ctx.webui_dir), "repos": info["repos"]}
+        model = ctx.launcher
+        repos = [r for r in (model.repositories or []) if r.get("url")]
+        source = model.launch_file if model.repositories is not None else None
+        return {"launch_utils": source, "origin": read_origin(ctx.webui_dir), "repos": repos}
 
     return ctx.cached("gitprobe.remotes", compute)
 

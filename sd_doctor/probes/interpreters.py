@@ -91,10 +91,15 @@ def interrogate(argv, timeout):
 
 
 def version_tuple(version):
-    try:
-        return tuple(int(p) for p in str(version).split(".")[:3])
-    except ValueError:
-        return ()
+    """'3.10.6' -> (3, 10, 6) through packaging.version; () when unreadable."""
+    from sd_doctor.core.versions import release
+
+    return release(version, 3)
+
+
+def interrogate_once(ctx, path, timeout):
+    """``interrogate([path])`` once per run: the python and path checks ask about the same interpreter."""
+    return ctx.cached(("interrogate", path), lambda: interrogate([path], timeout))
 
 
 def is_good_for_webui(info):

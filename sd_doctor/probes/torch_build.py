@@ -54,18 +54,15 @@ def build_in_text(text):
     return tag_to_build(tags[-1]) if tags else None
 
 
-def default_index_url(text):
-    """The default torch index URL in a launch_utils.py / launch.py text, or None."""
-    best = None
-    for line in text.splitlines():
-        urls = _URL_RE.findall(line)
-        if not urls:
-            continue
-        if "TORCH_INDEX_URL" in line:
-            return urls[0][0]
-        if best is None and ("TORCH_COMMAND" in line or "torch" in line.lower()):
-            best = urls[0][0]
-    return best
+def default_index_url(torch_defaults):
+    """The default torch index URL of the launcher model's ``torch`` facts: TORCH_INDEX_URL's default, else the URL
+    in the default TORCH_COMMAND (the 2022 launch.py and webui.bat name it there), or None."""
+    if not torch_defaults:
+        return None
+    if torch_defaults.get("index_url"):
+        return torch_defaults["index_url"]
+    urls = _URL_RE.findall(torch_defaults.get("command") or "")
+    return urls[0][0] if urls else None
 
 
 def index_base(url):
@@ -97,26 +94,26 @@ def read_installed_torch(venv_dir):
     return None
 
 
-def describe(webui_dir, variables, tokens, venv_dir):
+def describe(webui_dir, variables, tokens, venv_dir, defaults=None):
     """What torch build the web UI will use, as plain facts.
 
     Returns {'kind': 'cuda'|'rocm'|'cpu'|None, 'cuda': '12.1'|None, 'source': 'venv'|'TORCH_COMMAND'|
     'TORCH_INDEX_URL'|'launch_utils.py'|'launch.py'|None, 'detail': str, 'index_url': default index URL|None,
-    'index_base': what precedes /whl/|None, 'installed': {...}|None, 'reinstall': bool}.
+    'index_base': what precedes /whl/|None, 'installed': {...}|None, 'reinstall': bool}. ``defaults``: the launcher
+    model's ``torch`` facts (read from ``webui_dir`` when not given).
     """
     facts = {"kind": None, "cuda": None, "source": None, "detail": None, "index_url": None, "index_base": None,
              "installed": None, "reinstall": "--reinstall-torch" in (tokens or []), "torch_version": None,
              "venv": venv_dir, "default_command": None}
-    default_url = None
-    default_file = None
-    from sd_doctor.launcher.launch_utils import installed_texts
+    if defaults is None:
+        from sd_doctor.launcher import launch_utils
 
-    for path, text in installed_texts(webui_dir):
-        url = default_index_url(text)
-        if url:
-            default_url, default_file = url, os.path.basename(path)
-            facts["default_command"] = default_torch_command(text)
-            break
+        launch = launch_utils.read(webui_dir)[0] or {}
+        defaults = {"index_url": launch.get("torch_index_url"), "command": launch.get("torch_command"),
+                    "file": launch.get("file")}
+    default_url = default_index_url(defaults)
+    default_file = os.path.basename(defaults.get("file") or "") or None
+    facts["default_command"] = defaults.get("command")
     env_url = variables.get("TORCH_INDEX_URL")
     command = variables.get("TORCH_COMMAND")
     facts["index_url"] = env_url or default_url

@@ -22,9 +22,7 @@ from sd_doctor.core.errors import UserError
 from sd_doctor.core.text import T
 from sd_doctor.formats.textfile import MAX_TEXT_BYTES, UnreadableText, decode_bytes
 
-USER_BAT = "webui-user.bat"
-SETTINGS_BAT = "webui.settings.bat"
-USER_SH = "webui-user.sh"
+from sd_doctor.launcher.target import SETTINGS_BAT
 
 # Characters webui.bat would interpret where it expands GIT or VENV_DIR without quotes of its own.
 _CMD_ACTIVE = set('"&|<>^')
@@ -33,104 +31,27 @@ _PYTHON_NEEDS_QUOTES = set(" \t&|<>^(),;=!%")
 
 
 def templates_dir():
-    """templates/ as shipped in the wheel (sd_doctor/templates), else the repository's top-level templates/."""
-    import sd_doctor
+    """The folder of the shipped templates when they are plain files (tests read it); the writer itself reads them
+    through ``read_template``."""
+    import sd_doctor.templates
 
-    here = os.path.dirname(os.path.abspath(sd_doctor.__file__))
-    for folder in (os.path.join(here, "templates"), os.path.join(os.path.dirname(here), "templates")):
-        if os.path.isfile(os.path.join(folder, USER_BAT)):
-            return folder
-    return os.path.join(here, "templates")
+    return os.path.dirname(os.path.abspath(sd_doctor.templates.__file__))
 
 
 def read_template(name):
-    with open(os.path.join(templates_dir(), name), "rb") as fh:
-        return fh.read()
+    """A template's bytes through importlib.resources: works from a wheel, a zipapp and a frozen program alike."""
+    import importlib.resources as resources
+
+    if hasattr(resources, "files"):  # 3.9+
+        return resources.files("sd_doctor.templates").joinpath(name).read_bytes()
+    return resources.read_binary("sd_doctor.templates", name)  # 3.8
 
 
 # -- which file -----------------------------------------------------------------------------------------------------
 
-class Target(object):
-    """The settings file to write. ``dialect``: 'bat', 'sh' or None (no file can carry the settings);
-    ``blocked``: a T saying why it is shown but never written, or None."""
-
-    def __init__(self, name, path, dialect, why, blocked=None):
-        self.name = name
-        self.path = path
-        self.dialect = dialect
-        self.why = why
-        self.blocked = blocked
-
-
 def choose_target(ctx):
-    layout = ctx.layout
-    folder = ctx.webui_dir
-    windows = ctx.platform == "windows"
-    default = USER_BAT if windows else USER_SH
-    path = lambda name: os.path.join(folder, name)
-    if not layout.get("is_dir"):
-        return Target(default, path(default), "bat" if windows else "sh",
-                      T("the web UI folder does not exist yet; these are the settings for {f} after the install.",
-                        "web UI 文件夹还不存在；以下是安装后应写入 {f} 的设置。", f=default),
-                      blocked=T("the web UI folder does not exist yet: install the web UI first, then run sd-doctor "
-                                "--fix again.",
-                                "web UI 文件夹还不存在：请先安装 web UI，再运行 sd-doctor --fix。"))
-    if layout.get("flavour") == "sdnext":
-        return Target(None, None, None,
-                      T("SD.Next does not read webui-user.bat or webui-user.sh; give these settings to its own "
-                        "launcher (webui.bat / webui.sh arguments).",
-                        "SD.Next 不读取 webui-user.bat 或 webui-user.sh；请把这些设置交给它自己的启动脚本（webui.bat / "
-                        "webui.sh 的参数）。"),
-                      blocked=T("SD.Next has no settings file that sd-doctor writes.", "SD.Next 没有 sd-doctor 可写的设置文件。"))
-    if not layout.get("installed"):
-        return Target(default, path(default), "bat" if windows else "sh",
-                      T("no web UI is installed in this folder yet; these are the settings for {f} after the install.",
-                        "此文件夹中还没有安装 web UI；以下是安装后应写入 {f} 的设置。", f=default),
-                      blocked=T("no web UI is installed here yet (a file written now would stop git clone): install "
-                                "it first, then run sd-doctor --fix again.",
-                                "这里还没有安装 web UI（现在写入文件会导致 git clone 失败）：请先安装，再运行 sd-doctor --fix。"))
-    if not windows:
-        return Target(USER_SH, path(USER_SH), "sh",
-                      T("webui.sh reads webui-user.sh from its own folder before it starts.",
-                        "webui.sh 启动前会读取同一文件夹中的 webui-user.sh。"))
-    generation = layout.get("generation")
-    calls = layout.get("calls_settings_bat")
-    if generation == "2022":
-        if calls:
-            return Target(SETTINGS_BAT, path(SETTINGS_BAT), "bat",
-                          T("this webui.bat (2022) sets PYTHON, VENV_DIR and COMMANDLINE_ARGS itself, then calls "
-                            "webui.settings.bat: only that file can change them.",
-                            "这个 webui.bat（2022 年版）自己设置 PYTHON、VENV_DIR 和 COMMANDLINE_ARGS，然后调用 "
-                            "webui.settings.bat：只有该文件能改变它们。"))
-        return Target(None, None, None,
-                      T("this webui.bat (2022) sets PYTHON, VENV_DIR and COMMANDLINE_ARGS itself and reads no settings "
-                        "file.", "这个 webui.bat（2022 年版）自己设置 PYTHON、VENV_DIR 和 COMMANDLINE_ARGS，不读取任何设置文件。"),
-                      blocked=T("update the web UI (git pull in its folder) so that it reads webui-user.bat, then run "
-                                "sd-doctor --fix again.",
-                                "请更新 web UI（在其文件夹中运行 git pull），使它读取 webui-user.bat，再运行 sd-doctor --fix。"))
-    if generation == "1.7+" or calls:
-        if layout.get("one_click"):
-            return Target(SETTINGS_BAT, path(SETTINGS_BAT), "bat",
-                          T("one-click package: its updater overwrites webui-user.bat, and webui.bat reads "
-                            "webui.settings.bat first.",
-                            "一键安装包：它的更新程序会覆盖 webui-user.bat，而 webui.bat 会先读取 webui.settings.bat。"))
-        if os.path.isfile(path(SETTINGS_BAT)):
-            return Target(SETTINGS_BAT, path(SETTINGS_BAT), "bat",
-                          T("webui.settings.bat exists, and webui.bat reads it after webui-user.bat's lines, so its "
-                            "values win.",
-                            "webui.settings.bat 已存在，webui.bat 在 webui-user.bat 之后读取它，所以以它的值为准。"))
-        return Target(USER_BAT, path(USER_BAT), "bat",
-                      T("webui-user.bat is the file you start; it sets the variables, then calls webui.bat (v1.7 or "
-                        "later).", "webui-user.bat 是您启动的文件；它先设置变量，再调用 webui.bat（v1.7 及以后）。"))
-    if generation == "2023":
-        why = T("webui-user.bat is the file you start; this webui.bat (late 2022 to 2023) keeps the values it sets.",
-                "webui-user.bat 是您启动的文件；这个 webui.bat（2022 年末至 2023 年）会沿用它设置的值。")
-        if layout.get("one_click"):
-            why = T("{w} The package's updater may overwrite webui-user.bat: run sd-doctor --fix again after an "
-                    "update.", "{w} 安装包的更新程序可能覆盖 webui-user.bat：更新后请再次运行 sd-doctor --fix。", w=why)
-        return Target(USER_BAT, path(USER_BAT), "bat", why)
-    return Target(USER_BAT, path(USER_BAT), "bat",
-                  T("webui-user.bat sets the variables, then calls webui.bat.", "webui-user.bat 先设置变量，再调用 webui.bat。"))
+    """The settings file this run writes: decided once, in the launcher model (launcher/target.py)."""
+    return ctx.launcher.target
 
 
 # -- what it writes -------------------------------------------------------------------------------------------------
@@ -170,9 +91,9 @@ def wanted_values(ctx, findings, target):
                 want.problems.append(T("the Python path {p} contains a quote.", "Python 路径 {p} 含有引号。", p=python))
             else:
                 want.values.append(("PYTHON", python_value(python),
-                                    T("the interpreter the python check found", "python 检查找到的解释器")))
+                                    T("the interpreter the python check found", "“Python”检查项找到的解释器")))
         else:
-            want.values.append(("python_cmd", python, T("the interpreter the python check found", "python 检查找到的解释器")))
+            want.values.append(("python_cmd", python, T("the interpreter the python check found", "“Python”检查项找到的解释器")))
     if props.get("GIT"):
         name = "GIT"
         value = props["GIT"]
@@ -180,7 +101,7 @@ def wanted_values(ctx, findings, target):
             want.problems.append(T("GIT={v}: webui.bat would read part of it as a command.",
                                    "GIT={v}：webui.bat 会把其中一部分当作命令执行。", v=value))
         else:
-            want.values.append((name, value, T("the git the git check found", "git 检查找到的 git")))
+            want.values.append((name, value, T("the git the check \"git and repositories\" found", "“git 与代码仓库”检查项找到的 git")))
     if ctx.options.no_venv:
         if windows:
             legacy = ctx.layout.get("generation") == "2022"
@@ -192,7 +113,7 @@ def wanted_values(ctx, findings, target):
             want.values.append(("venv_dir", "-", T("--no-venv: venv_dir=- skips the venv", "--no-venv：venv_dir=- 表示不使用 venv")))
     if props.get("NO_PROXY"):
         reason = T("the proxy check: the web UI must reach itself on localhost without the proxy",
-                   "代理检查：web UI 访问本机 localhost 时不能经过代理")
+                   "“代理”检查项：web UI 访问本机 localhost 时不能经过代理")
         want.values.append(("NO_PROXY", props["NO_PROXY"], reason))
         if not windows:  # cmd's variables ignore case; bash's do not, and tools read either spelling
             want.values.append(("no_proxy", props["NO_PROXY"], reason))
@@ -200,11 +121,11 @@ def wanted_values(ctx, findings, target):
         # Proposed only for a Windows registry proxy: once NO_PROXY is set, Python stops reading the registry.
         if props.get(var) and props.get("NO_PROXY"):
             want.values.append((var, props[var], T("the proxy check: keeps the Windows proxy in use once NO_PROXY is set",
-                                                   "代理检查：设置 NO_PROXY 后仍使用 Windows 代理")))
+                                                   "“代理”检查项：设置 NO_PROXY 后仍使用 Windows 代理")))
     if props.get("STABLE_DIFFUSION_REPO"):
         want.values.append(("STABLE_DIFFUSION_REPO", props["STABLE_DIFFUSION_REPO"],
                             T("the git check: the default Stable Diffusion repository is gone",
-                              "git 检查：默认的 Stable Diffusion 仓库已不存在")))
+                              "“git 与代码仓库”检查项：默认的 Stable Diffusion 仓库已不存在")))
     return want, props
 
 
@@ -516,7 +437,7 @@ class ArgsPlan(object):
                 base = planned
         if self.port:
             base = argquote.set_flag(base, "--port", str(self.port))
-            self.reasons["--port"] = T("the port check: use port {p}", "端口检查：使用端口 {p}", p=self.port)
+            self.reasons["--port"] = T("the port check: use port {p}", "“端口”检查项：使用端口 {p}", p=self.port)
         self.tokens = base
         if base == actual:
             return None
@@ -550,7 +471,7 @@ def settings(ctx, findings, plan):
     result = {"file": target.path, "why": target.why, "commandline_args": list(plan.commandline_args) if plan else [],
               "reasons": dict(plan.reasons) if plan else {}, "variables": {}, "diff": "", "changed": False,
               "applied": False, "backup": None, "warnings": [], "notes": list(plan.notes) if plan else [],
-              "remedies": []}
+              "remedies": [], "blocked": target.blocked}
     values = [(n, v) for n, v, _ in want.values]
     if args.wanted():
         values.append(("COMMANDLINE_ARGS", args))
