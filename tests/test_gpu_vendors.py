@@ -12,7 +12,7 @@ from nvml_stub.build import GB
 from sd_doctor.checks import gpu
 from sd_doctor.core.text import render
 from sd_doctor.host.linux import drm_adapters
-from sd_doctor.launcher import layout
+from sd_doctor.launcher import cmd_args
 
 
 def write(path, text):
@@ -85,7 +85,7 @@ def test_windows_amd_names_the_fork_of_its_flavour(flavour, fork):
                                               ("a1111-2023-06-05", False)])
 def test_intel_gets_use_ipex_where_the_real_cmd_args_declares_it(tmp_path, corpus, declared):
     webui = copy_corpus(corpus, str(tmp_path / "webui"))
-    accepted = layout.describe(webui).get("accepted_flags") or []
+    accepted = list(((cmd_args.read(webui)[0] or {}).get("flags") or {}))
     assert ("--use-ipex" in accepted) is declared
     facts = {"platform": "windows", "flavour": "a1111", "source": "registry", "vendor": "intel",
              "name": "Intel(R) Arc(TM) A770 Graphics", "vram_total": 16 * GB, "nvml": {"status": "no-library"},

@@ -49,7 +49,18 @@ def clip_calls(text):
 
 def describe(webui_dir, variables):
     """{'file', 'package', 'package_source', 'calls', 'isolated'} (isolated: True | False | None unknown)."""
-    from sd_doctor.launcher.launch_utils import installed_texts
+    import os
+
+    from sd_doctor.formats.textfile import read_text_lenient
+
+    def installed_texts(root):
+        for rel in (("modules", "launch_utils.py"), ("launch.py",)):
+            path = os.path.join(root, *rel)
+            if os.path.isfile(path):
+                try:
+                    yield path, read_text_lenient(path)
+                except OSError:
+                    continue
 
     facts = {"file": None, "package": None, "package_source": None, "calls": None, "isolated": None}
     for path, text in installed_texts(webui_dir):
