@@ -16,7 +16,7 @@ from net_servers import Tarpit
 from conftest import cli_env, machine_env, make_webui, run_cli, run_json
 from sd_doctor import __version__
 
-CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "downloads", "port", "gpu"]
+CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "downloads", "port", "gpu", "models"]
 CJK = re.compile(u"[\u4e00-\u9fff]")
 
 

@@ -250,8 +250,9 @@ def test_rtx_50_needs_a_cuda_12_8_torch(results):
     assert check["status"] == "error"
     assert "compute capability 12.0" in check["detail"] and "2.1.2+cu121" in check["detail"]
     advice = "\n".join(check["advice"])
-    assert 'export TORCH_COMMAND="pip install torch torchvision --extra-index-url %s/cu128"' % INDEX in advice
-    assert "--reinstall-torch" in advice
+    assert 'export TORCH_COMMAND="pip install torch torchvision --index-url %s/cu128"' % INDEX in advice
+    # an unpinned TORCH_COMMAND is satisfied by the torch already there: the venv must go (renamed aside by --fix)
+    assert "rm -rf " in advice and os.path.join("webui", "venv") in advice
 
 
 def test_rtx_50_with_a_cuda_12_8_torch_command_is_fine(results):
@@ -424,7 +425,7 @@ def test_windows_nvidia_in_the_registry_without_nvml():
 def test_windows_rtx_50_advice_uses_set():
     f = gpu.judge(nvidia_facts("572.16", cc="12.0"))
     assert f.status == "error"
-    assert "set TORCH_COMMAND=pip install torch torchvision --extra-index-url %s/cu128" % INDEX in "\n".join(
+    assert "set TORCH_COMMAND=pip install torch torchvision --index-url %s/cu128" % INDEX in "\n".join(
         render(f.advice, "en"))
 
 

@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from conftest import make_webui
+from dists import write_dist
 from sd_doctor.checks import venv as venv_check
 from sd_doctor.core.context import Context, Options
 from sd_doctor.core.runner import run_one
@@ -18,7 +19,12 @@ needs310 = pytest.mark.skipif(not PY310, reason="needs a real Python 3.10 (pyenv
 
 
 def make_venv(python, folder):
+    """A real venv (made by that interpreter); pip's files written as pip writes them (ensurepip is slow)."""
+    import glob
+
     subprocess.run([python, "-m", "venv", "--without-pip", folder], check=True, timeout=60)
+    for site in glob.glob(os.path.join(folder, "lib", "python3*", "site-packages")):
+        write_dist(site, "pip", "24.0")
     return folder
 
 

@@ -27,7 +27,7 @@ if winebed.wine_command() is None:
 
 
 TIMEOUT = "15"  # --timeout: Windows processes start slower under Wine, and two cores are shared
-CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "downloads", "port", "gpu"]
+CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "downloads", "port", "gpu", "models"]
 
 # A stand-in for webui.bat v1.7+: the same settings call and defaults, then it does what the real one does first
 # with PYTHON (runs it unquoted) and reports what the web UI's Python would see: its executable and environment.
@@ -346,3 +346,39 @@ def test_chinese_path_on_a_western_windows(prefix, chinese_webui):
     assert "1252/437" in install["detail"] and "cpython#101059" in install["detail"], install
     assert install["facts"]["code_pages"] == [1252, 437], install["facts"]
     no_probe_failed(checks)
+
+
+# -- scenario: the Visual C++ runtime key created, then removed (issue 11 part 5) -------------------------------------
+VC_RUNTIME_KEY = r"HKLM\SOFTWARE\Microsoft\VisualStudio\14.0\VC\Runtimes\x64"
+
+
+def test_vc_runtime_is_read_from_the_registry_key_and_the_dlls(prefix):
+    webui = make_webui(prefix.unix(r"C:\sd\webui-vc"), files={
+        "venv/Lib/site-packages/torch/version.py": "__version__ = '2.4.1+cu121'\ndebug = False\ncuda = '12.1'\n"
+                                                   "hip = None\n"})
+    prefix.reg_add(VC_RUNTIME_KEY, "Installed", "REG_DWORD", 1)
+    prefix.reg_add(VC_RUNTIME_KEY, "Version", "REG_SZ", "v14.40.33810.00")
+    try:
+        result, doc, checks = doctor_json(prefix, prefix.win(webui), "--offline")
+    finally:
+        prefix.reg_delete(VC_RUNTIME_KEY)
+    win = checks["windows"]
+    vc = win["facts"]["vc"]
+    assert vc["torch_version"] == "2.4.1+cu121", vc
+    assert vc["runtime"]["registry"]["installed"] == 1 and vc["runtime"]["registry"]["version"] == "v14.40.33810.00"
+    dlls = vc["runtime"]["dlls"]
+    if all(d["exists"] for d in dlls.values()):
+        assert "runtime 14.40.33810.0 (registry)" in win["detail"], win
+    # The key removed: the DLLs in Wine's System32 decide, and the report says which.
+    result, doc, checks = doctor_json(prefix, prefix.win(webui), "--offline")
+    win = checks["windows"]
+    vc = win["facts"]["vc"]
+    assert vc["runtime"]["registry"] is None, vc
+    missing = [n for n, d in vc["runtime"]["dlls"].items() if not d["exists"]]
+    version = (vc["runtime"]["dlls"]["vcruntime140.dll"] or {}).get("version")
+    if missing:
+        assert win["status"] == "error" and "vc_redist.x64.exe" in text_of(win) and missing[0] in win["detail"], win
+    elif version:
+        assert ("(vcruntime140.dll)" in win["detail"]) or ("older than the 2015-2022 runtime" in win["detail"]), win
+    else:
+        assert "version cannot be read" in win["detail"], win

@@ -1,4 +1,9 @@
-"""venv: the web UI's virtual environment still points at a working Python 3.10 (webui-facts.md §4)."""
+"""venv: the web UI's virtual environment still points at a working Python 3.10 (webui-facts.md §4), and what is
+installed in it, read from its ``*.dist-info`` folders without running anything (§10, sd_doctor/probes/venv_packages.py):
+pip missing (in the venv, or in the base Python that webui.bat asks first), ``~``-prefixed half-uninstalled
+packages, torch missing or a CPU build on a machine with an NVIDIA driver, xformers built for another torch, an
+extension that pins another torch.
+"""
 
 import os
 
@@ -29,6 +34,7 @@ def probe(ctx):
     folder = venv_path(ctx.webui_dir, launch)
     facts = {"platform": ctx.platform, "webui_dir": ctx.webui_dir, "venv": folder,
              "repositories": os.path.join(ctx.webui_dir, "repositories"), "exists": False}
+    facts["clip"] = _clip(ctx, folder)
     if folder is None or not os.path.isdir(folder):
         return facts
     facts["exists"] = True
@@ -45,7 +51,46 @@ def probe(ctx):
     facts["python"] = python
     facts["python_exists"] = os.path.exists(python)
     facts["python_info"] = interrogate([python], local_bound(ctx.timeout)) if facts["python_exists"] else None
+    facts["packages"] = _packages(ctx, folder, facts.get("home"))
     return facts
+
+
+def _clip(ctx, folder):
+    from sd_doctor.probes import clip_install, venv_packages
+
+    facts = clip_install.describe(ctx.webui_dir, ctx.launch["variables"])
+    sites = venv_packages.site_packages(folder, ctx.platform) if folder and os.path.isdir(folder) else []
+    facts["installed"] = bool(sites) and "clip" in venv_packages.read(sites[0])["dists"]
+    facts["skip_install"] = "--skip-install" in (ctx.commandline_args or [])
+    facts["flavour"] = (ctx.layout or {}).get("flavour")
+    facts["base_python"] = ctx.launch["variables"].get("PYTHON") or ctx.launch["variables"].get("python_cmd")
+    return facts
+
+
+def _nvidia_driver_present(ctx):
+    """An NVIDIA driver is installed (its files; the gpu check asks NVML itself)."""
+    if ctx.platform == "windows":
+        windir = ctx.environ.get("WINDIR") or ctx.environ.get("SystemRoot") or "C:\\Windows"
+        return os.path.isfile(os.path.join(windir, "System32", "nvml.dll"))
+    return os.path.isfile("/proc/driver/nvidia/version")
+
+
+def _packages(ctx, folder, home):
+    from sd_doctor.probes import torch_build, venv_packages
+
+    sites = venv_packages.site_packages(folder, ctx.platform)
+    pkgs = venv_packages.read(sites[0]) if sites else {"dists": {}, "half_uninstalled": [], "pip": False, "count": 0,
+                                                         "folder": None}
+    pkgs["torch_installed"] = torch_build.read_installed_torch(folder)
+    pkgs["extension_pins"] = venv_packages.extension_pins(ctx.webui_dir)
+    pkgs["nvidia_driver"] = _nvidia_driver_present(ctx)
+    pkgs["base_pip"] = None
+    if ctx.platform == "windows" and home:  # webui.bat runs "%PYTHON% -m pip --help" before it uses the venv
+        base = venv_packages.site_packages(home, "windows", base=True)
+        pkgs["base_pip"] = bool(base) and venv_packages.read(base[0])["pip"]
+        pkgs["base_python"] = os.path.join(home, "python.exe")
+    pkgs["pip_installer"] = bool(ctx.launch["variables"].get("PIP_INSTALLER_LOCATION"))
+    return pkgs
 
 
 def judge(facts):
@@ -54,8 +99,11 @@ def judge(facts):
     if folder is None:
         f.ok(T("The launcher is set to skip the venv.", "启动脚本已设置为不使用 venv。"))
         return f
+    from sd_doctor.checks._venv_packages import judge_clip
+
     if not facts.get("exists"):
         f.ok(T("No venv yet; the launcher will create one at {p}.", "尚无 venv；启动脚本会在 {p} 创建。", p=folder))
+        judge_clip(f, facts)
         return f
     platform = facts["platform"]
     info = facts.get("python_info") or {}
@@ -89,4 +137,8 @@ def judge(facts):
         f.remedies.append({"action": "rename-aside", "path": folder})
     else:
         f.ok(T("{p} (Python {v})", "{p}（Python {v}）", p=folder, v=version or "?"))
+        from sd_doctor.checks._venv_packages import judge_packages
+
+        judge_packages(f, facts)
+        judge_clip(f, facts)
     return f

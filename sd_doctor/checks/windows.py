@@ -22,6 +22,10 @@ def probe(ctx):
         facts["memory"] = ctx.host.memory()
     except Exception as exc:  # psutil missing or failing: judged as unknown
         facts["memory"] = {"error": "%s: %s" % (exc.__class__.__name__, exc)}
+    if ctx.platform == "windows":
+        from sd_doctor.checks import _vc_runtime
+
+        facts["vc"] = _vc_runtime.probe_facts(ctx)
     return facts
 
 
@@ -89,7 +93,10 @@ def _judge_posix(f, facts):
 def judge(facts):
     f = Finding(ID, TITLE)
     if facts["platform"] == "windows":
+        from sd_doctor.checks import _vc_runtime
+
         _judge_windows(f, facts)
+        _vc_runtime.judge(f, facts)
     else:
         _judge_posix(f, facts)
     return f

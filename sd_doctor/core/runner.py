@@ -14,7 +14,7 @@ from sd_doctor.core.finding import Finding
 from sd_doctor.core.text import T
 
 # The report's order. Module names are the ids with '-' as '_'.
-CHECK_IDS = ("install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "downloads", "port", "gpu")
+CHECK_IDS = ("install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "downloads", "port", "gpu", "models")
 
 
 def load_check(check_id):

@@ -8,7 +8,8 @@ _COMMENTED_RE = re.compile(r"^[ \t]*#+[ \t]*(?:export[ \t]+)?(?P<name>[A-Za-z_][
 
 # What webui.sh itself reads as shell variables; every other name reaches launch.py only when exported.
 SHELL_ONLY = ("python_cmd", "venv_dir", "install_dir", "clone_dir", "LAUNCH_SCRIPT", "use_venv")
-EXPORTED = ("COMMANDLINE_ARGS", "NO_PROXY", "no_proxy", "STABLE_DIFFUSION_REPO", "GIT")
+EXPORTED = ("COMMANDLINE_ARGS", "NO_PROXY", "no_proxy", "STABLE_DIFFUSION_REPO", "GIT", "TORCH_COMMAND",
+            "TORCH_INDEX_URL", "INDEX_URL", "HF_ENDPOINT", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
 
 class UnsafeValue(ValueError):

@@ -75,6 +75,11 @@ class Host(object):
         """TCP port ranges reserved by the system [(start, end)], or None when unknown / not applicable."""
         return None
 
+    def vc_runtime(self):
+        """The Visual C++ 2015-2022 x64 runtime (Windows): {'registry': {...} or None, 'dlls': {name: {'exists',
+        'version'}}}; None where not applicable."""
+        return None
+
     # -- GPU -----------------------------------------------------------------------------------------------------
     def display_adapters(self):
         """Non-NVML adapter facts: [{'name': str, 'vendor': str, 'vram_total': bytes|None, 'source': str}]."""

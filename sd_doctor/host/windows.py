@@ -36,6 +36,34 @@ def _reg_subkeys(root_name, key, view=0):
         return []
 
 
+VC_RUNTIME_KEY = r"SOFTWARE\Microsoft\VisualStudio\14.0\VC\Runtimes\x64"
+VC_RUNTIME_DLLS = ("vcruntime140.dll", "vcruntime140_1.dll", "msvcp140.dll")
+
+
+def _file_version(path):
+    """'14.40.33810.0' from a DLL's VS_FIXEDFILEINFO (version.dll), or None."""
+    import ctypes
+    from ctypes import wintypes
+
+    try:
+        api = ctypes.WinDLL("version")
+        size = api.GetFileVersionInfoSizeW(path, None)
+        if not size:
+            return None
+        buf = ctypes.create_string_buffer(size)
+        if not api.GetFileVersionInfoW(path, 0, size, buf):
+            return None
+        info = ctypes.c_void_p()
+        length = wintypes.UINT()
+        if not api.VerQueryValueW(buf, "\\", ctypes.byref(info), ctypes.byref(length)) or length.value < 52:
+            return None
+        words = ctypes.cast(info, ctypes.POINTER(wintypes.DWORD * 13)).contents
+        ms, ls = words[2], words[3]  # dwSignature, dwStrucVersion, dwFileVersionMS, dwFileVersionLS
+        return "%d.%d.%d.%d" % (ms >> 16, ms & 0xFFFF, ls >> 16, ls & 0xFFFF)
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
 def _rtl_get_version():
     """(major, minor, build) from ntdll's RtlGetVersion, or None."""
     try:
@@ -209,6 +237,25 @@ class WindowsHost(Host):
             if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
                 ranges.append((int(parts[0]), int(parts[1])))
         return ranges
+
+    def vc_runtime(self):
+        import winreg
+
+        registry = None
+        # The x64 runtime's installer is a 32-bit program: its key usually sits in the 32-bit view (WOW6432Node).
+        for view in (winreg.KEY_WOW64_32KEY, winreg.KEY_WOW64_64KEY):
+            installed = _reg_value("HKEY_LOCAL_MACHINE", VC_RUNTIME_KEY, "Installed", view)
+            version = _reg_value("HKEY_LOCAL_MACHINE", VC_RUNTIME_KEY, "Version", view)
+            if installed is not None or version is not None:
+                registry = {"installed": installed, "version": version, "key": "HKLM\\" + VC_RUNTIME_KEY}
+                break
+        system32 = os.path.join(os.environ.get("SystemRoot") or os.environ.get("WINDIR") or "C:\\Windows", "System32")
+        dlls = {}
+        for name in VC_RUNTIME_DLLS:
+            path = os.path.join(system32, name)
+            exists = os.path.isfile(path)
+            dlls[name] = {"exists": exists, "version": _file_version(path) if exists else None, "path": path}
+        return {"registry": registry, "dlls": dlls}
 
     def display_adapters(self):
         # qwMemorySize is a 64-bit value under the display class key; WMI's AdapterRAM is 32-bit and caps at 4 GB.

@@ -82,17 +82,20 @@ class Plan(object):
 
     ``commandline_args``: the full planned token list (the user's other flags kept, superseded memory/precision flags
     replaced); ``reasons``: {flag: T} one line per planned flag; ``notes``: [T] extra lines for the report (e.g. the
-    top of the ladder is reached); ``removed``: flags taken out, with why in ``reasons``.
+    top of the ladder is reached); ``removed``: flags taken out, with why in ``reasons``; ``variables``: {name:
+    (value, T reason)} other launcher variables to set (``TORCH_COMMAND`` for a torch build that fits the card).
     """
 
-    def __init__(self, commandline_args, reasons=None, notes=None, removed=None):
+    def __init__(self, commandline_args, reasons=None, notes=None, removed=None, variables=None):
         self.commandline_args = list(commandline_args)
         self.reasons = dict(reasons or {})
         self.notes = list(notes or [])
         self.removed = list(removed or [])
+        self.variables = dict(variables or {})
 
     def to_json(self):
-        return {"commandline_args": list(self.commandline_args), "reasons": dict(self.reasons)}
+        return {"commandline_args": list(self.commandline_args), "reasons": dict(self.reasons),
+                "variables": dict((k, v[0]) for k, v in self.variables.items())}
 
 
 # ------------------------------------------------------------------------------------------------------- helpers
@@ -462,7 +465,7 @@ def plan(ctx, findings):
     facts = getattr(gpu, "facts", None) or {}
     gpu_known = gpu is not None and gpu.status != "skip" and bool(facts)
     checkpoints = facts.get("checkpoints") or {}
-    return plan_flags(
+    result = plan_flags(
         vram=facts.get("vram_total") if gpu_known else None,
         vendor=facts.get("vendor") if gpu_known else None,
         name=facts.get("name"),
@@ -478,3 +481,8 @@ def plan(ctx, findings):
         directml_fork=bool(facts.get("directml_fork")),
         sdxl_capable=ctx.launcher.sdxl_capable,
     )
+    command = (getattr(gpu, "proposals", None) or {}).get("TORCH_COMMAND")
+    if command:  # the gpu check's torch build for this card and driver (sd_doctor/checks/_torch_fit.py)
+        result.variables["TORCH_COMMAND"] = (command, T("the gpu check: a torch build that runs on this card and driver",
+                                                        "显卡检查：能在这块显卡和驱动上运行的 torch 版本"))
+    return result

@@ -17,6 +17,20 @@ _TAG_RE = re.compile(r"(?:\+|/whl/|\b)(cu\d{2,4}|rocm\d+(?:\.\d+)*|cpu)\b")
 _VERSION_RE = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.M)
 _CUDA_RE = re.compile(r"""^cuda\s*(?::[^=]*)?=\s*(?:["']([^"']+)["']|None)""", re.M)
 _HIP_RE = re.compile(r"""^hip\s*(?::[^=]*)?=\s*(?:["']([^"']+)["']|None)""", re.M)
+_PIN_RE = re.compile(r"\btorch==([0-9][0-9a-z.]*)")
+_DEFAULT_COMMAND_RE = re.compile(r"""['"]TORCH_COMMAND['"]\s*,\s*f?(['"])(.*?)\1""")
+
+
+def pinned_torch(command):
+    """'pip install torch==2.1.2 ...' -> '2.1.2'; None when the command does not pin torch."""
+    m = _PIN_RE.search(command or "")
+    return m.group(1) if m else None
+
+
+def default_torch_command(text):
+    """The first default TORCH_COMMAND in a launch_utils.py / launch.py text (the CUDA branch comes first), or None."""
+    m = _DEFAULT_COMMAND_RE.search(text or "")
+    return m.group(2) if m else None
 
 
 def tag_to_build(tag):
@@ -89,7 +103,8 @@ def describe(webui_dir, variables, tokens, venv_dir, defaults=None):
     model's ``torch`` facts (read from ``webui_dir`` when not given).
     """
     facts = {"kind": None, "cuda": None, "source": None, "detail": None, "index_url": None, "index_base": None,
-             "installed": None, "reinstall": "--reinstall-torch" in (tokens or [])}
+             "installed": None, "reinstall": "--reinstall-torch" in (tokens or []), "torch_version": None,
+             "venv": venv_dir, "default_command": None}
     if defaults is None:
         from sd_doctor.launcher import launch_utils
 
@@ -98,6 +113,7 @@ def describe(webui_dir, variables, tokens, venv_dir, defaults=None):
                     "file": launch.get("file")}
     default_url = default_index_url(defaults)
     default_file = os.path.basename(defaults.get("file") or "") or None
+    facts["default_command"] = defaults.get("command")
     env_url = variables.get("TORCH_INDEX_URL")
     command = variables.get("TORCH_COMMAND")
     facts["index_url"] = env_url or default_url
@@ -114,13 +130,17 @@ def describe(webui_dir, variables, tokens, venv_dir, defaults=None):
             facts.update(kind="rocm")
         else:
             facts.update(kind="cpu")
-        facts.update(source="venv", detail=installed.get("version"))
+        facts.update(source="venv", detail=installed.get("version"), torch_version=installed.get("version"))
         return facts
+    # TORCH_INDEX_URL only feeds the default command, so its torch pin is the default command's.
+    pins = {"TORCH_COMMAND": pinned_torch(command), "TORCH_INDEX_URL": pinned_torch(facts["default_command"]),
+            default_file: pinned_torch(facts["default_command"])}
     for source, text in (("TORCH_COMMAND", command), ("TORCH_INDEX_URL", env_url), (default_file, default_url)):
         if not text or not source:
             continue
         build = build_in_text(text)
         if build:
-            facts.update(kind=build["kind"], cuda=build["cuda"], source=source, detail=build["tag"])
+            facts.update(kind=build["kind"], cuda=build["cuda"], source=source, detail=build["tag"],
+                         torch_version=pins.get(source))
             return facts
     return facts

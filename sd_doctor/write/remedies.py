@@ -52,8 +52,13 @@ def _refusal(path, webui_dir, finding):
 def pending(findings_by_id):
     """[(finding, remedy)] in the checks' order."""
     out = []
+    seen = set()
     for finding in findings_by_id.values():
         for remedy in getattr(finding, "remedies", None) or []:
+            key = (remedy.get("action"), remedy.get("path"))
+            if key in seen:  # two checks may ask for the same venv to go (gpu: wrong torch build; venv: broken)
+                continue
+            seen.add(key)
             out.append((finding, remedy))
     return out
 

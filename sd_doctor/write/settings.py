@@ -616,6 +616,8 @@ def settings(ctx, findings, plan):
     fix = bool(ctx.options.fix)
     target = choose_target(ctx)
     want, props = wanted_values(ctx, findings, target)
+    for name, (value, reason) in sorted((plan.variables if plan else {}).items()):
+        want.values.append((name, value, reason))  # TORCH_COMMAND: a value without cmd's active characters
     args = ArgsPlan(ctx, plan, props, target.dialect == "bat")
     lines = [T("Launch settings: {f}", "启动设置：{f}", f=target.path or "-"),
              T("  Why this file: {w}", "  为什么是这个文件：{w}", w=target.why)]
