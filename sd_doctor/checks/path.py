@@ -13,7 +13,8 @@ def probe(ctx):
     from sd_doctor.probes.interpreters import STORE_ALIAS, STORE_PYTHON, classify, interrogate_once, local_bound, \
         split_path, which_all
 
-    entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
+    # run.bat's PATH in a one-click package (environment.bat), else the process's
+    entries = split_path(ctx.launch["variables"].get("PATH", ctx.environ.get("PATH", "")), ctx.host.path_sep)
     names = ctx.host.executable_names
     pythons = which_all("python", entries, names)
     if ctx.platform != "windows":  # webui.sh runs python3.10, else python3 (webui-facts.md §3)

@@ -31,6 +31,24 @@ def resolve(command, path_entries, host):
     return matches[0] if matches else None
 
 
+def launcher_path(ctx):
+    """PATH as the launcher gets it: run.bat's in a one-click package (environment.bat puts system\\python first),
+    else the process's."""
+    return ctx.launch["variables"].get("PATH", ctx.environ.get("PATH", ""))
+
+
+def default_sh_command(ctx, entries):
+    """What the installed webui.sh runs when the settings name no python_cmd (launcher/webui_sh.py): ``python3``
+    before v1.10 (even where python3.10 exists), ``python3.10`` falling back to ``python3`` from v1.10 (#16092)."""
+    sh = getattr(ctx.launcher, "webui_sh", None) if ctx.platform != "windows" else None
+    if not sh:
+        return "python3.10" if resolve("python3.10", entries, ctx.host) else "python3"
+    first, fallback = sh.get("default_python") or "python3", sh.get("fallback_python")
+    if fallback and not resolve(first, entries, ctx.host):
+        return fallback
+    return first
+
+
 def launcher_python(ctx):
     """(command, where it came from, resolved path or None): the interpreter the launcher will start, found once
     per run and shared by the checks that need it (python, proxy)."""
@@ -38,10 +56,10 @@ def launcher_python(ctx):
     def compute():
         from sd_doctor.probes.interpreters import split_path
 
-        entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
+        entries = split_path(launcher_path(ctx), ctx.host.path_sep)
         command, source = configured_command(ctx)
-        if command is None:  # webui.sh: python3.10 when there is one, else python3
-            command = "python3.10" if resolve("python3.10", entries, ctx.host) else "python3"
+        if command is None:
+            command = default_sh_command(ctx, entries)
         return command, source, resolve(command, entries, ctx.host)
 
     return ctx.cached("launcher_python", compute)
@@ -52,7 +70,7 @@ def probe(ctx):
         local_bound, split_path
     from sd_doctor.launcher.settings import venv_path
 
-    entries = split_path(ctx.environ.get("PATH", ""), ctx.host.path_sep)
+    entries = split_path(launcher_path(ctx), ctx.host.path_sep)
     command, source, resolved = launcher_python(ctx)
     facts = {"platform": ctx.platform, "command": command, "source": source, "resolved": resolved,
              "kind": classify(resolved), "info": None, "alternatives": [],

@@ -72,6 +72,23 @@ def python_value(path):
     return '"%s"' % path if _needs_python_quotes(path) else path
 
 
+def sh_python_value(ctx, python):
+    """python_cmd for webui.sh. Before v1.10 an absolute python_cmd runs launch.py on the base interpreter, outside
+    the venv (#16113; fixed by #16116, which the model reads as ``absolute_python_in_venv``): there the bare name is
+    written when PATH finds that same interpreter by it, so that after ``source venv/bin/activate`` the name finds
+    the venv's own copy (a venv's bin/ holds python, python3 and python3.X)."""
+    import shutil
+
+    sh = getattr(ctx.launcher, "webui_sh", None) or {}
+    if ctx.options.no_venv or sh.get("absolute_python_in_venv", True) or not os.path.isabs(python):
+        return python
+    name = os.path.basename(python)
+    found = shutil.which(name, path=ctx.launch["variables"].get("PATH", ctx.environ.get("PATH", "")))
+    if found and os.path.realpath(found) == os.path.realpath(python):
+        return name
+    return python
+
+
 class Wanted(object):
     """The values sd-doctor wants the launcher to see, before looking at the file."""
 
@@ -93,7 +110,8 @@ def wanted_values(ctx, findings, target):
                 want.values.append(("PYTHON", python_value(python),
                                     T("the interpreter the python check found", "“Python”检查项找到的解释器")))
         else:
-            want.values.append(("python_cmd", python, T("the interpreter the python check found", "“Python”检查项找到的解释器")))
+            want.values.append(("python_cmd", sh_python_value(ctx, python),
+                                T("the interpreter the python check found", "“Python”检查项找到的解释器")))
     if props.get("GIT"):
         name = "GIT"
         value = props["GIT"]
