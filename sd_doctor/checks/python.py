@@ -41,7 +41,7 @@ def default_sh_command(ctx, entries):
     """What the installed webui.sh runs when the settings name no python_cmd (launcher/webui_sh.py): ``python3``
     before v1.10 (even where python3.10 exists), ``python3.10`` falling back to ``python3`` from v1.10 (#16092)."""
     sh = getattr(ctx.launcher, "webui_sh", None) if ctx.platform != "windows" else None
-    if not sh:
+    if not sh or sh.get("default_python_line") is None:  # no webui.sh, or one that names no python: v1.10's rule
         return "python3.10" if resolve("python3.10", entries, ctx.host) else "python3"
     first, fallback = sh.get("default_python") or "python3", sh.get("fallback_python")
     if fallback and not resolve(first, entries, ctx.host):
