@@ -1,5 +1,3 @@
-import sys
+from sd_doctor.cli import entry
 
-from sd_doctor.cli import main
-
-sys.exit(main())
+entry()

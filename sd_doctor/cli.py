@@ -8,7 +8,8 @@ import os
 import sys
 
 from sd_doctor import __version__
-from sd_doctor.core.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, UserError
+from sd_doctor.core.errors import (EXIT_BROKEN_PIPE, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK,
+                                   OutputClosed, UserError)
 from sd_doctor.core.text import T
 
 DEFAULT_TIMEOUT = 5.0
@@ -160,7 +161,61 @@ def _build_parser(lang):
 
 
 def _print_error(message, lang):
-    sys.stderr.write("sd-doctor: %s\n" % message.render(lang))
+    from sd_doctor.core.redact import redact
+
+    try:
+        sys.stderr.write("sd-doctor: %s\n" % redact(message.render(lang)))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr closed too: the exit code is all that is left
+
+
+def _silence_stdout():
+    """After a closed stdout, point fd 1 at the null device so no later flush raises ("Exception ignored ...")."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def emit(text):
+    """Write to stdout; a closed pipe or a full device becomes OutputClosed (a quiet exit 120, as pip does)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:
+        raise OutputClosed(exc)
+
+
+def entry():
+    """The program's entry point: main(), then leave at once, without joining abandoned probe threads at exit."""
+    code = main()
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        _silence_stdout()
+        code = code if code != EXIT_OK else EXIT_BROKEN_PIPE
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code)
+
+
+def _interrupted(lang):
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C while we clean up prints no traceback
+    except (ValueError, OSError):
+        pass  # not the main thread (a test calling main() in a thread)
+    from sd_doctor.host import procs
+
+    procs.kill_all()
+    _print_error(T("interrupted", "已中断"), lang)
+    return EXIT_INTERRUPTED
 
 
 def main(argv=None):
@@ -180,9 +235,11 @@ def main(argv=None):
     except UserError as exc:
         _print_error(exc.message, lang)
         return exc.code
+    except OutputClosed:
+        _silence_stdout()  # like pip: a reader that went away (| head) is not an error worth a message
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
-        _print_error(T("interrupted", "已中断"), lang)
-        return EXIT_INTERRUPTED
+        return _interrupted(lang)
     except Exception as exc:  # never a traceback for the user; one line that can be reported
         _print_error(T("internal error: {e}; please report it with --verbose output",
                        "内部错误：{e}；请附上 --verbose 的输出报告此问题", e="%s: %s" % (exc.__class__.__name__, exc)), lang)
@@ -219,7 +276,7 @@ def list_checks(lang):
 
 def run(args, host, lang):
     from sd_doctor.core.context import Context, Options
-    from sd_doctor.core.finding import ERROR
+    from sd_doctor.core.finding import CRASH, ERROR
     from sd_doctor.core.runner import CHECK_IDS, run_checks
 
     lang = args.lang or lang
@@ -232,7 +289,13 @@ def run(args, host, lang):
     if args.check and args.fix:
         raise UserError(T("--fix needs every check (the settings depend on all of them); leave out --check",
                           "--fix 需要运行全部检查（启动设置取决于所有检查项）；请去掉 --check", ))
-    webui_dir = os.path.abspath(os.path.expanduser(args.webui_dir))
+    try:
+        given = os.path.expanduser(args.webui_dir)
+        webui_dir = given if os.path.isabs(given) else os.path.join(os.getcwd(), given)
+        webui_dir = os.path.normpath(webui_dir)
+    except OSError:  # getcwd() of a deleted folder
+        raise UserError(T("the current folder no longer exists (it was deleted or moved); cd to the web UI folder and "
+                          "run again", "当前文件夹已不存在（被删除或移动）；请 cd 到 web UI 文件夹后重新运行"))
     if os.path.exists(webui_dir) and not os.path.isdir(webui_dir):
         raise UserError(T("{p} exists but is not a folder; give the web UI folder", "{p} 存在但不是文件夹；请给出 web UI 文件夹",
                           p=webui_dir))
@@ -248,26 +311,34 @@ def run(args, host, lang):
     # ends in a one-line error leaves stdout empty).
     early = not (args.json or args.report) and _tty(sys.stdout)
     if early:
-        sys.stdout.write(header(ctx, __version__, sys.stdout))
-        sys.stdout.flush()
+        emit(header(ctx, __version__, sys.stdout))
     check_ids = [c for c in CHECK_IDS if c in args.check] if args.check else CHECK_IDS
     with _progress(ctx, lang, enabled=not args.json):
         findings = run_checks(ctx, check_ids)
-    settings, settings_lines = plan_and_write(ctx, findings) if not args.check else (None, [])
-    if args.json:
-        from sd_doctor.report.json import to_json
+    from sd_doctor.report.json import to_json
 
-        sys.stdout.write(to_json(ctx, findings, settings, __version__, sys.stdout) + "\n")
+    try:
+        settings, settings_lines = plan_and_write(ctx, findings) if not args.check else (None, [])
+    except UserError as exc:
+        if args.json:  # a program reading --json still gets its document, with the reason
+            emit(to_json(ctx, findings, {"error": exc.message}, __version__, sys.stdout) + "\n")
+        raise
+    if args.json:
+        emit(to_json(ctx, findings, settings, __version__, sys.stdout) + "\n")
     elif args.report:
         from sd_doctor.report.markdown import to_markdown
 
-        sys.stdout.write(to_markdown(ctx, findings, settings, __version__))
+        emit(to_markdown(ctx, findings, settings, __version__))
     else:
         from sd_doctor.report.text import body
 
-        sys.stdout.write(("" if early else header(ctx, __version__, sys.stdout)) +
-                         body(ctx, findings, settings_lines, sys.stdout, settings))
-    sys.stdout.flush()
+        emit(("" if early else header(ctx, __version__, sys.stdout)) + body(ctx, findings, settings_lines, sys.stdout,
+                                                                             settings))
+    crashed = [f for f in findings if f.status == CRASH]
+    if crashed:
+        raise UserError(T("the {c} check crashed (a bug in sd-doctor); please report it with --verbose output",
+                          "{c} 检查崩溃了（sd-doctor 的缺陷）；请附上 --verbose 的输出报告此问题",
+                          c=", ".join(f.id for f in crashed)), code=EXIT_INTERNAL)
     return EXIT_FINDINGS if any(f.status == ERROR for f in findings) else EXIT_OK
 
 

@@ -230,3 +230,127 @@ def launch_utils_text(repos):
         lines.append("    git_clone(%s_repo, repo_dir('%s'), \"%s\", %s_commit_hash)"
                      % (stem.lower(), folder, stem.lower(), stem.lower()))
     return "\n".join(lines) + "\n"
+
+
+class IndexServer(object):
+    """A loopback package index in the simple-index shape: ``/simple/<project>/`` pages, ``/whl/torch/`` listing one
+    torch wheel whose bytes are served with Range support, optionally trickled at ``rate`` bytes/s; any other path
+    answers 404. With ``tls=(certfile, keyfile)`` it speaks HTTPS. ``requests`` records the paths asked for."""
+
+    def __init__(self, wheel_name="torch-2.1.2+cu121-cp310-cp310-linux_x86_64.whl", wheel_size=64 * 1024 * 1024,
+                 rate=None, tls=None):
+        import ssl
+        from urllib.parse import quote
+
+        self.requests = []
+        self.wheel_name, self.wheel_size, self.rate = wheel_name, wheel_size, rate
+        server_self = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status, body, ctype="text/html", extra=()):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in extra:
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                path = self.path.split("?", 1)[0]
+                if path.startswith("http://"):
+                    path = "/" + path.split("/", 3)[3]
+                server_self.requests.append(path)
+                if path.startswith("/simple/") and path.endswith("/"):
+                    return self._send(200, b"<html><body><a href='x.whl'>x</a></body></html>")
+                if path == "/whl/torch/":
+                    href = "/files/" + quote(server_self.wheel_name) + "#sha256=00"
+                    return self._send(200, ("<html><body><a href=\"%s\">%s</a></body></html>" % (
+                        href, server_self.wheel_name)).encode())
+                if path.startswith("/files/"):
+                    return self._wheel()
+                return self._send(404, b"not found")
+
+            def _wheel(self):
+                size = server_self.wheel_size
+                start, end = 0, size - 1
+                rng = self.headers.get("Range", "")
+                if rng.startswith("bytes="):
+                    a, _, b = rng[6:].partition("-")
+                    start, end = int(a or 0), min(size - 1, int(b) if b else size - 1)
+                    self.send_response(206)
+                    self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(end - start + 1))
+                self.end_headers()
+                left = end - start + 1
+                step = 4096
+                try:
+                    while left > 0:
+                        n = min(step, left)
+                        self.wfile.write(b"\0" * n)
+                        self.wfile.flush()
+                        left -= n
+                        if server_self.rate:
+                            time.sleep(n / float(server_self.rate))
+                except OSError:
+                    return
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.scheme = "https" if tls else "http"
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+
+    def url(self, path=""):
+        return "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def self_signed(folder, name="sd-doctor test interceptor"):
+    """(certfile, keyfile) of a self-signed certificate for 127.0.0.1 made with ``cryptography``."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sd-doctor tests")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    certfile, keyfile = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    with open(certfile, "wb") as fh:
+        fh.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(keyfile, "wb") as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                   serialization.NoEncryption()))
+    return certfile, keyfile

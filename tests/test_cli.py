@@ -16,7 +16,7 @@ from net_servers import Tarpit
 from conftest import cli_env, machine_env, make_webui, run_cli, run_json
 from sd_doctor import __version__
 
-CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "port", "gpu"]
+CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "downloads", "port", "gpu"]
 CJK = re.compile(u"[\u4e00-\u9fff]")
 
 
@@ -206,7 +206,9 @@ def test_a_chinese_report_has_no_english_sentences(tmp_path):
 # -- JSON -------------------------------------------------------------------------------------------------------------
 
 def _check_schema(doc, verbose=False):
-    assert set(doc) - {"settings"} == {"schema", "tool_version", "webui_dir", "platform", "checks", "summary"}
+    assert set(doc) - {"settings"} == {"schema", "tool_version", "webui_dir", "platform", "checks", "summary",
+                                       "launcher"}
+    assert doc["launcher"]["path"] == doc["webui_dir"] and "flavour" in doc["launcher"]  # the launcher model
     assert doc["schema"] == 1
     assert doc["tool_version"] == __version__
     assert doc["platform"] in ("windows", "linux", "darwin")

@@ -140,8 +140,10 @@ SCENARIOS = {
                            user_sh='export COMMANDLINE_ARGS="--medvram --api"\n'),
     "hang": Scenario([card("x", 8)], init="hang", smi="sleep 30\n", timeout="1"),
     "cvd-1": Scenario(DEVICES_2, env={"CUDA_VISIBLE_DEVICES": "GPU-2222"}),
-    "device-id": Scenario(DEVICES_2, user_sh='export CUDA_VISIBLE_DEVICES=1,0\n'
+    "device-id": Scenario(DEVICES_2, user_sh='export CUDA_VISIBLE_DEVICES=1,0\nexport CUDA_DEVICE_ORDER=PCI_BUS_ID\n'
                                              'export COMMANDLINE_ARGS="--device-id 1"\n'),
+    "two-gpus": Scenario(DEVICES_2),  # CUDA numbers the fastest first: torch's device 0 is the RTX 4090
+    "device-id-fastest": Scenario(DEVICES_2, user_sh='export COMMANDLINE_ARGS="--device-id 1"\n'),
     "cvd-none": Scenario([card("NVIDIA GeForce RTX 3060", 12)], env={"CUDA_VISIBLE_DEVICES": "-1"}),
     "device-id-3": Scenario([card("NVIDIA GeForce RTX 3060", 12)], user_sh='export COMMANDLINE_ARGS="--device-id 3"\n'),
     "forge": Scenario([card("NVIDIA GeForce GTX 1650", 4, cc="7.5")], forge=True,
@@ -278,7 +280,16 @@ def test_cuda_visible_devices_and_device_id(results):
     check, settings = results["cvd-1"]  # a UUID prefix
     assert check["facts"]["selected_index"] == 1 and "GPU 1: NVIDIA GeForce RTX 4090" in check["detail"]
     assert planned(settings) == []
-    check, settings = results["device-id"]  # --device-id 1 of "1,0" is NVML's device 0
+    check, settings = results["device-id"]  # --device-id 1 of "1,0" in PCI order is NVML's device 0
+    assert check["facts"]["selected_index"] == 0 and "GPU 0: NVIDIA GeForce GTX 1650" in check["detail"]
+    assert planned(settings)[:2] == ["--device-id", "1"] and "--medvram" in planned(settings)
+
+
+def test_two_gpus_plan_for_the_card_torch_uses(results):
+    check, settings = results["two-gpus"]  # not device 0 of NVML: CUDA's default order is fastest first
+    assert check["facts"]["selected_index"] == 1 and "GPU 1: NVIDIA GeForce RTX 4090" in check["detail"]
+    assert planned(settings) == []
+    check, settings = results["device-id-fastest"]  # --device-id 1 is CUDA's second fastest: the GTX 1650
     assert check["facts"]["selected_index"] == 0 and "GPU 0: NVIDIA GeForce GTX 1650" in check["detail"]
     assert planned(settings)[:2] == ["--device-id", "1"] and "--medvram" in planned(settings)
 

@@ -27,7 +27,7 @@ if winebed.wine_command() is None:
 
 
 TIMEOUT = "15"  # --timeout: Windows processes start slower under Wine, and two cores are shared
-CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "port", "gpu"]
+CHECK_IDS = ["install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "downloads", "port", "gpu"]
 
 # A stand-in for webui.bat v1.7+: the same settings call and defaults, then it does what the real one does first
 # with PYTHON (runs it unquoted) and reports what the web UI's Python would see: its executable and environment.
@@ -86,7 +86,7 @@ def text_of(check):
 
 def no_probe_failed(checks):
     """Every check ran to a judgement: none became the runner's 'The probe failed: <exception>' skip."""
-    failed = dict((i, c["detail"]) for i, c in checks.items() if "probe failed" in c["detail"].lower())
+    failed = dict((i, c["detail"]) for i, c in checks.items() if "check crashed" in c["detail"].lower())
     assert not failed, failed
 
 
@@ -332,7 +332,7 @@ def test_chinese_path_on_a_chinese_windows(prefix, chinese_webui):
     line = [l for l in out.splitlines() if u"安装路径" in l][0]
     assert u"非 ASCII" in line, line
     assert line.startswith("!") and "cpython#101059" not in line, line  # 936/936: a warning, not the error
-    assert "probe failed" not in out.lower() and u"探测失败" not in out, out
+    assert "check crashed" not in out.lower() and u"检查崩溃" not in out, out
 
 
 def test_chinese_path_on_a_western_windows(prefix, chinese_webui):

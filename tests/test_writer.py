@@ -239,7 +239,7 @@ def test_unsafe_git_value_refused(tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     (b"MZ\x90\x00\x03\x00binary", "not a text file"),
-    (b"x" * (1024 * 1024 + 10), "larger than 1 MB"),
+    (b"x" * (1024 * 1024 + 10), "larger than 128 KB"),
     (b"\xff\xfe@\x00e\x00c\x00h\x00o\x00", "UTF-16"),
     (b"set X=\x81\xff\xfe\xa0\r\n", "encoding"),
 ])

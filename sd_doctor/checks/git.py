@@ -72,7 +72,7 @@ def probe(ctx):
         repos.append({"url_var": r["url_var"], "commit_var": r["commit_var"], "url": redact(r["url"]),
                       "url_source": r["url_source"], "commit": r["commit"], "commit_source": r["commit_source"],
                       "folder": r.get("folder"), "path": folder, "local": None, "remote": None,
-                      "proxy": proxies.redact_url(proxy) if proxy else None})
+                      "proxy": redact(proxy) if proxy else None})
     facts["repos"] = repos
     known = set(r["folder"] for r in repos if r.get("folder"))
     extra = sorted(n for n in _listdir(repos_dir) if n not in known and os.path.isdir(os.path.join(repos_dir, n)))

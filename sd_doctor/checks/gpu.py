@@ -14,6 +14,7 @@ will run, sd_doctor/probes/torch_build.py) and ``checkpoints`` (model families, 
 
 import os
 import shutil
+import re
 import time
 
 from sd_doctor.checks._common import gib
@@ -101,15 +102,31 @@ def _nvidia_smi(ctx, timeout):
             "devices": devices, "driver_version": driver}
 
 
-def select_device(devices, cuda_visible_devices, device_id):
+def cuda_order(devices, device_order):
+    """Positions in ``devices`` (NVML / nvidia-smi order: PCI bus) in the order CUDA numbers them: fastest first
+    (newest compute capability, then the most memory, as CUDA's own ranking approximates) unless
+    CUDA_DEVICE_ORDER=PCI_BUS_ID."""
+    positions = list(range(len(devices)))
+    if (device_order or "").strip().upper() == "PCI_BUS_ID":
+        return positions
+
+    def speed(i):
+        cc = re.match(r"(\d+)\.(\d+)", str(devices[i].get("compute_capability") or ""))
+        return (-(int(cc.group(1)) * 10 + int(cc.group(2))) if cc else 0, -(devices[i].get("vram_total") or 0))
+
+    return sorted(positions, key=speed)
+
+
+def select_device(devices, cuda_visible_devices, device_id, device_order="PCI_BUS_ID"):
     """(position in ``devices`` or None, problem or None) for the device the web UI (torch) will use.
 
-    CUDA_VISIBLE_DEVICES lists indexes or UUID prefixes; CUDA stops at the first entry it cannot parse; '' or -1
-    hides every device. ``--device-id`` indexes the visible list (default 0).
+    CUDA_VISIBLE_DEVICES lists indexes (in CUDA's order, ``device_order``) or UUID prefixes; CUDA stops at the first
+    entry it cannot parse; '' or -1 hides every device. ``--device-id`` indexes the visible list (default 0).
     """
     if not devices:
         return None, None
-    visible = list(range(len(devices)))
+    order = cuda_order(devices, device_order)
+    visible = list(order)
     if cuda_visible_devices is not None:
         visible = []
         for entry in cuda_visible_devices.split(","):
@@ -118,7 +135,7 @@ def select_device(devices, cuda_visible_devices, device_id):
                 number = int(entry)
                 if number < 0 or number >= len(devices):
                     break
-                visible.append(number)
+                visible.append(order[number])
             elif entry.upper().startswith(("GPU-", "MIG-")):
                 matches = [i for i, d in enumerate(devices) if d.get("uuid") and d["uuid"].upper().startswith(
                     entry.upper())]
@@ -160,7 +177,9 @@ def probe(ctx):
     variables = ctx.launch["variables"]
     tokens = ctx.commandline_args or []
     accepted = layout.get("accepted_flags")
+    cpu = [" ".join([flag] + values) for flag, values in ctx.launcher.cpu_flags()]
     facts = {"platform": ctx.platform, "flavour": layout.get("flavour"), "version": layout.get("version"),
+             "cpu_flags": " ".join(cpu) or None,
              "directml_fork": bool(accepted and ("--use-directml" in accepted or "--use-zluda" in accepted)),
              "cuda_visible_devices": _variable(variables, "CUDA_VISIBLE_DEVICES") if ctx.platform == "windows"
              else variables.get("CUDA_VISIBLE_DEVICES"),
@@ -194,7 +213,8 @@ def probe(ctx):
     if facts["devices"]:
         for dev in facts["devices"]:
             dev["vendor"] = "nvidia"
-        index, problem = select_device(facts["devices"], facts["cuda_visible_devices"], facts["device_id"])
+        index, problem = select_device(facts["devices"], facts["cuda_visible_devices"], facts["device_id"],
+                                       facts["cuda_device_order"] or "FASTEST_FIRST")
         facts["selection_problem"] = problem
         if index is not None:
             dev = facts["devices"][index]
@@ -325,10 +345,8 @@ def judge(facts):
         f.warn(T("No usable GPU found (no NVIDIA driver answered, no other adapter with its own memory): the web UI "
                  "will run on the CPU, which is very slow.",
                  "未找到可用的显卡（没有 NVIDIA 驱动响应，也没有带独立显存的其他显卡）：web UI 将在 CPU 上运行，速度很慢。"),
-               T("If this computer has an NVIDIA card, install its current driver; otherwise the planned CPU flags "
-                 "(--use-cpu all --precision full --no-half --skip-torch-cuda-test) let the web UI start.",
-                 "如果电脑装有 NVIDIA 显卡，请安装最新驱动；否则计划中的 CPU 参数"
-                 "（--use-cpu all --precision full --no-half --skip-torch-cuda-test）可让 web UI 启动。"))
+               T("If this computer has an NVIDIA card, install its current driver; otherwise {c}",
+                 "如果电脑装有 NVIDIA 显卡，请安装最新驱动；否则{c}", c=_cpu_advice(facts)))
         return f
 
     vendor = facts.get("vendor")
@@ -368,9 +386,10 @@ def judge(facts):
         f.ok(T("{w}{name}: {d} (from {s})", "{w}{name}：{d}（来自 {s}）", w=which, name=name,
                d=join(details, T(", ", "，")), s=src_label))
         if len(devices) > 1 and facts.get("cuda_device_order") != "PCI_BUS_ID":
-            f.ok(T("Several GPUs: CUDA numbers them fastest first unless CUDA_DEVICE_ORDER=PCI_BUS_ID, so --device-id "
-                   "may not match this numbering.", "有多块显卡：除非设置 CUDA_DEVICE_ORDER=PCI_BUS_ID，CUDA 按速度从快到慢"
-                   "编号，--device-id 可能与这里的编号不同。"))
+            f.ok(T("Several GPUs: CUDA numbers them fastest first unless CUDA_DEVICE_ORDER=PCI_BUS_ID; torch will use "
+                   "GPU {i} above (the fastest, or the one CUDA_VISIBLE_DEVICES / --device-id picks), and the plan is "
+                   "for that card.", "有多块显卡：除非设置 CUDA_DEVICE_ORDER=PCI_BUS_ID，CUDA 按速度从快到慢编号；torch 会使用"
+                   "上面的显卡 {i}（最快的那块，或 CUDA_VISIBLE_DEVICES / --device-id 选中的那块），计划按这块显卡制定。", i=index))
         if failed_nvml:
             f.warn(T("NVML failed ({e}); the values above come from {s}. The driver may be in a bad state.",
                      "NVML 失败（{e}）；以上数值来自 {s}。驱动可能处于异常状态。", e=nvml.get("error"), s=src_label),
@@ -410,11 +429,18 @@ def judge(facts):
 
     f.warn(T("{name} ({v}): the web UI does not use this GPU and will run on the CPU, which is very slow.",
              "{name}（{v}）：web UI 不使用这块显卡，将在 CPU 上运行，速度很慢。", name=name, v=gib(facts.get("vram_total"))),
-           T("The planned CPU flags (--use-cpu all --precision full --no-half --skip-torch-cuda-test) let it start; "
-             "an NVIDIA card with 6 GB or more is the practical minimum.",
-             "计划中的 CPU 参数（--use-cpu all --precision full --no-half --skip-torch-cuda-test）可让它启动；"
-             "实际可用至少需要 6 GB 以上显存的 NVIDIA 显卡。"))
+           T("{c} An NVIDIA card with 6 GB or more is the practical minimum.",
+             "{c}实际可用至少需要 6 GB 以上显存的 NVIDIA 显卡。", c=_cpu_advice(facts)))
     return f
+
+
+def _cpu_advice(facts):
+    """The CPU flags the plan writes for this flavour (the launcher model's list, only flags the install declares)."""
+    if facts.get("cpu_flags"):
+        return T("the planned CPU flags ({c}) let the web UI start.", "计划中的 CPU 参数（{c}）可让 web UI 启动。",
+                 c=facts["cpu_flags"])
+    return T("the installed web UI declares no flag to run on the CPU: see its documentation.",
+             "已安装的 web UI 没有声明在 CPU 上运行的参数：请查看它的文档。")
 
 
 def _judge_nvidia_torch(f, facts, torch, platform_name):

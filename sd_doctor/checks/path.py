@@ -13,8 +13,9 @@ def probe(ctx):
     from sd_doctor.probes.interpreters import STORE_ALIAS, STORE_PYTHON, classify, interrogate_once, local_bound, \
         split_path, which_all
 
-    # run.bat's PATH in a one-click package (environment.bat), else the process's
-    entries = split_path(ctx.launch["variables"].get("PATH", ctx.environ.get("PATH", "")), ctx.host.path_sep)
+    # The PATH the launcher gets: in a one-click package run.bat's (environment.bat puts the package's git and
+    # Python first), else the process's own.
+    entries = split_path(ctx.launcher.environ.get("PATH", ""), ctx.host.path_sep)
     names = ctx.host.executable_names
     pythons = which_all("python", entries, names)
     if ctx.platform != "windows":  # webui.sh runs python3.10, else python3 (webui-facts.md §3)
@@ -35,6 +36,7 @@ def probe(ctx):
         "python_setting": v.get("PYTHON") if ctx.platform == "windows" and ctx.launch["source"].get("PYTHON") not in
         (None, "default") else v.get("python_cmd"),
         "git_setting": v.get("GIT"),
+        "one_click": (ctx.launcher.one_click or {}).get("run_bat"),
     }
 
 
@@ -90,4 +92,7 @@ def judge(facts):
                  "PATH 中第一个 Python（{p}）无法运行（见“Python”检查项）。", p=first["path"]))
     if not f.lines:
         f.ok(T("python {p}, git {g}", "python {p}，git {g}", p=real[0]["path"] if real else "-", g=facts.get("git")))
+    if facts.get("one_click"):
+        f.ok(T("Judged on the PATH {r} gives the launcher (the package's git and Python first).",
+               "按 {r} 交给启动脚本的 PATH 判断（安装包自带的 git 和 Python 在最前面）。", r=facts["one_click"]))
     return f

@@ -11,6 +11,7 @@ import time
 
 from sd_doctor.checks._common import settings_file
 from sd_doctor.core.finding import Finding
+from sd_doctor.core.redact import redact
 from sd_doctor.core.text import T
 
 ID = "proxy"
@@ -143,8 +144,8 @@ def probe(ctx):
         if registry:
             shown = dict(registry)
             if shown.get("ProxyServer"):
-                shown["ProxyServer"] = ";".join(proxies.redact_url(p) if "=" not in p else
-                                                p.split("=", 1)[0] + "=" + proxies.redact_url(p.split("=", 1)[1])
+                shown["ProxyServer"] = ";".join(redact(p) if "=" not in p else
+                                                p.split("=", 1)[0] + "=" + redact(p.split("=", 1)[1])
                                                 for p in str(shown["ProxyServer"]).split(";"))
             facts["registry"] = shown
             derived = proxies.registry_proxies(registry)
@@ -254,6 +255,10 @@ def _remove_advice(entry, platform):
 
 def _fix_advice(entry, platform, fixed):
     origin, name = entry["origin"], entry["name"]
+    if (entry.get("parsed") or {}).get("credentials"):
+        # Never a line that, pasted, sets the password to '***': name the user's own URL instead.
+        return T("Write it with a scheme: put http:// in front of your proxy URL in {n} (keep your user name and "
+                 "password as they are).", "加上协议头：在 {n} 中你的代理地址前加上 http://（用户名和密码保持不变）。", n=name)
     if origin == "pip":
         return T("Write it with a scheme: python -m pip config set {n} {u}", "加上协议头：python -m pip config set {n} {u}",
                  n=name, u=fixed)
@@ -395,8 +400,8 @@ def _judge_no_proxy(f, facts):
            T("Put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}",
              f=facts.get("settings_file") or ("webui-user.bat" if platform == "windows" else "webui-user.sh"),
              # bash keeps no_proxy and NO_PROXY apart and Python reads the lowercase one first: set both there.
-             l=("set NO_PROXY=%s" % new_value) if platform == "windows" else
-             ("export NO_PROXY=%s no_proxy=%s" % (new_value, new_value))))
+             l=('set "NO_PROXY=%s"' % new_value) if platform == "windows" else
+             ("export NO_PROXY=%s no_proxy=%s" % (_sh_quote(new_value), _sh_quote(new_value)))))
     f.proposals["NO_PROXY"] = new_value
     registry_only = all(e["origin"] == "registry" for e in active)
     if registry_only:
@@ -410,6 +415,11 @@ def _judge_no_proxy(f, facts):
                    "to that proxy so downloads keep using it.",
                    "设置 NO_PROXY 后 Python 将不再读取 Windows 代理设置；请同时把 HTTP_PROXY 和 HTTPS_PROXY 设为该代理，"
                    "以便下载仍然经过它。"))
+
+
+def _sh_quote(value):
+    """A value as one bash word: single quotes (nothing in them is special)."""
+    return "'" + value.replace("'", "'\\''") + "'"
 
 
 def _registry_url(entry):

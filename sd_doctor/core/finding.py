@@ -1,8 +1,11 @@
 """The typed result of one check: a status, a one-line detail, exact advice, and the facts behind it."""
 
 OK, WARN, ERROR, SKIP = "ok", "warn", "error", "skip"
-STATUSES = (OK, WARN, ERROR, SKIP)
-_RANK = {SKIP: 0, OK: 1, WARN: 2, ERROR: 3}
+# A check whose own code raised (a bug in sd-doctor, not a fact about the machine): never a silent skip; it fails the
+# run with exit 3 (flutter doctor's "crashed" validator).
+CRASH = "crash"
+STATUSES = (OK, WARN, ERROR, SKIP, CRASH)
+_RANK = {SKIP: 0, OK: 1, WARN: 2, ERROR: 3, CRASH: 4}
 
 
 def worst(statuses, default=OK):
@@ -52,6 +55,11 @@ class Finding(object):
         self._forced = SKIP
         return self.add(SKIP, message, advice)
 
+    def crash(self, message):
+        """The check's own code failed: the whole check is 'crash'."""
+        self._forced = CRASH
+        return self.add(CRASH, message)
+
     def advise(self, message):
         if message not in self.advice:
             self.advice.append(message)
@@ -62,7 +70,7 @@ class Finding(object):
     def status(self):
         if self._forced:
             return self._forced
-        return worst((s for s, _ in self.lines if s != SKIP), default=OK)
+        return worst((s for s, _ in self.lines if s not in (SKIP, CRASH)), default=OK)
 
     def detail_lines(self):
         """The lines worth showing: problems first when there are any, otherwise the ok notes."""

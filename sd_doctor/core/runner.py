@@ -2,7 +2,8 @@
 
 A check is a module in ``sd_doctor.checks`` with ``ID``, ``TITLE``, ``probe(ctx) -> facts`` and
 ``judge(facts) -> Finding``. Probes bound their own subprocesses and sockets; the runner's deadline is the last
-guard: a probe still running then is reported as ``skip`` and abandoned (its thread is a daemon).
+guard: a probe still running then is reported as ``skip`` and abandoned (its thread is a daemon). A check that
+raises is a ``crash`` (a bug), which fails the run.
 """
 
 import importlib
@@ -13,7 +14,7 @@ from sd_doctor.core.finding import Finding
 from sd_doctor.core.text import T
 
 # The report's order. Module names are the ids with '-' as '_'.
-CHECK_IDS = ("install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "port", "gpu")
+CHECK_IDS = ("install-path", "python", "path", "venv", "disk", "windows", "proxy", "git", "downloads", "port", "gpu")
 
 
 def load_check(check_id):
@@ -41,9 +42,12 @@ def run_one(module, ctx):
         facts = module.probe(ctx)
         finding = module.judge(facts)
         finding.facts = facts
-    except Exception as exc:  # a broken probe must not take the run down: it becomes a skip that says why
+    except OSError as exc:  # the machine's fault (a failing disk, a denied read): the check cannot judge, it says why
         finding = Finding(module.ID, module.TITLE)
         finding.skip(T("The probe failed: {err}", "探测失败：{err}", err="%s: %s" % (exc.__class__.__name__, exc)))
+    except Exception as exc:  # a bug in the check must not take the run down, nor hide: a 'crash' that says where
+        finding = Finding(module.ID, module.TITLE)
+        finding.crash(T("The check crashed: {err}", "检查崩溃：{err}", err="%s: %s" % (exc.__class__.__name__, exc)))
     finding.elapsed = time.monotonic() - start
     return finding
 

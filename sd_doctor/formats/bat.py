@@ -212,3 +212,12 @@ def block_depths(lines):
             opened += 1
         depth = max(0, depth + opened)
     return depths
+
+
+# Characters that make webui.bat's unquoted %PYTHON% fall apart unless the value carries its own quotes.
+_PYTHON_NEEDS_QUOTES = set(" \t&|<>^(),;=!%")
+
+
+def python_value(path):
+    """PYTHON for webui.bat, which uses it unquoted: a path with spaces (or cmd's own characters) carries quotes."""
+    return '"%s"' % path if _PYTHON_NEEDS_QUOTES & set(path) else path

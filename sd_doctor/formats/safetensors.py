@@ -18,7 +18,9 @@ class HeaderError(ValueError):
 
 def read_header(path, max_bytes=MAX_HEADER_BYTES):
     """The header as a dict {tensor name: info, '__metadata__': {...}}. Raises HeaderError or OSError."""
-    with open(path, "rb") as fh:
+    from sd_doctor.formats.textfile import open_regular
+
+    with open_regular(path) as fh:
         head = fh.read(8)
         if len(head) < 8:
             raise HeaderError("shorter than the 8-byte header length")
@@ -40,6 +42,8 @@ def read_header(path, max_bytes=MAX_HEADER_BYTES):
         header = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise HeaderError("header is not JSON: %s" % exc)
+    except RecursionError:  # deeply nested JSON: a hostile or corrupt header costs this file only
+        raise HeaderError("header JSON is nested too deeply")
     if not isinstance(header, dict):
         raise HeaderError("header is not a JSON object")
     return header

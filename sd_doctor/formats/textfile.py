@@ -1,6 +1,8 @@
 """Reading the user's text files (settings files, pyvenv.cfg) without guessing blindly at their encoding."""
 
 import codecs
+import errno
+import os
 
 MAX_TEXT_BYTES = 1024 * 1024  # settings files are a few hundred bytes; anything this large is not one
 
@@ -43,9 +45,27 @@ def decode_bytes(data, fallbacks=("gbk",), first=None):
     raise UnreadableText("undecodable")
 
 
+def open_regular(path):
+    """``open(path, 'rb')`` for a regular file only: a FIFO or device (which would block forever, or never end) is
+    refused with OSError before anything waits on it."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)  # non-blocking: opening a FIFO without a writer returns at once
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device)", path)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_text(path, fallbacks=("gbk",)):
     """(text, encoding, bom) of a file; raises OSError or UnreadableText."""
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         data = fh.read(MAX_TEXT_BYTES + 1)
     if len(data) > MAX_TEXT_BYTES:
         raise UnreadableText("too large")
@@ -57,5 +77,5 @@ def read_text_lenient(path):
     try:
         return read_text(path)[0]
     except UnreadableText:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             return fh.read(MAX_TEXT_BYTES).decode("utf-8", "replace")

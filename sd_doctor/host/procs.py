@@ -9,7 +9,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+
+# Children still running, so that Ctrl+C can end them: they run in their own session and do not get the SIGINT.
+_LIVE = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def kill_all():
+    """End every child run_bounded started that is still running (on Ctrl+C)."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for proc in live:
+        if proc.poll() is None:
+            _kill_tree(proc)
 
 
 class Completed(object):
@@ -85,6 +99,16 @@ def run_bounded(argv, timeout, env=None, cwd=None, stdin_data=None):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd, **kwargs)
     except (OSError, ValueError) as exc:
         return Completed(argv, error=str(exc) or exc.__class__.__name__, elapsed=time.monotonic() - start)
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
+    try:
+        return _wait(proc, argv, timeout, stdin_data, start)
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
+
+
+def _wait(proc, argv, timeout, stdin_data, start):
     try:
         out, err = proc.communicate(stdin_data, timeout=max(0.05, timeout))
     except subprocess.TimeoutExpired:

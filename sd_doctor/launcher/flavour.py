@@ -24,6 +24,16 @@ LABELS = {"a1111": "AUTOMATIC1111", "forge": "Forge", "reforge": "reForge", "for
 FORGE_FAMILY = ("forge", "reforge", "forge-classic", "forge-neo")
 NOT_WEBUI_USER = ("sdnext", "comfyui")  # launchers that never read webui-user.bat / webui-user.sh
 
+# The flags that run each family on the CPU (webui-facts.md §7, §8): A1111 needs all four; Forge has its own.
+CPU_FLAGS = {"a1111": [("--use-cpu", ["all"]), ("--precision", ["full"]), ("--no-half", []),
+                       ("--skip-torch-cuda-test", [])],
+             "forge": [("--always-cpu", []), ("--skip-torch-cuda-test", [])], "none": []}
+
+
+def family(flavour):
+    """'forge' for the Forge family, 'none' for launchers without webui-user, else 'a1111' (also not installed)."""
+    return "forge" if flavour in FORGE_FAMILY else ("none" if flavour in NOT_WEBUI_USER else "a1111")
+
 
 def detect_generation(bat_text):
     """Generation of a webui.bat from its text (webui-facts.md §2), or None when it is not recognisable."""

@@ -13,6 +13,10 @@ import re
 from sd_doctor.launcher import cmd_args, flavour as flavours, launch_utils, one_click, target, webui_bat, webui_sh
 
 _TORCH_PIN = re.compile(r"\btorch==([0-9][^\s]*)")
+# The Python minors each torch release publishes wheels for (lowest, highest): outside them pip finds no torch.
+TORCH_WHEEL_PYTHONS = {(1, 12): (7, 10), (1, 13): (7, 11), (2, 0): (8, 11), (2, 1): (8, 11), (2, 2): (8, 12),
+                       (2, 3): (8, 12), (2, 4): (8, 12), (2, 5): (9, 13), (2, 6): (9, 13), (2, 7): (9, 13),
+                       (2, 8): (9, 13), (2, 9): (10, 14)}
 
 
 class Launcher(object):
@@ -49,6 +53,22 @@ class Launcher(object):
             return True
         return None if self.flags_missing else False
 
+    def cpu_flags(self):
+        """[(flag, [values])] that run this flavour on the CPU, only those its parser declares (all of them when no
+        parser is known: not installed yet, A1111 assumed)."""
+        accepted = set(self.flags) if self.flags is not None else None
+        return [(f, v) for f, v in flavours.CPU_FLAGS[flavours.family(self.flavour)] if accepted is None or f in accepted]
+
+    @property
+    def sdxl_capable(self):
+        """True where this install can load SDXL (1.5.0+: it clones generative-models; the Forge family), False where
+        its launcher file clones repositories but not generative-models, None when unknown."""
+        if self.flavour in flavours.FORGE_FAMILY:
+            return True
+        if not self.repositories:
+            return None
+        return any(r.get("folder") == "generative-models" for r in self.repositories)
+
     def is_noop(self, flag):
         return bool(self.flags and self.flags.get(flag, {}).get("noop"))
 
@@ -66,6 +86,7 @@ class Launcher(object):
         out.update(flavour_label=self.flavour_label, flavour_evidence=self.flavour_evidence,
                    launch_file=self.launch_file, repositories=self.repositories, torch=self.torch, python=self.python,
                    clip=self.clip, requirements_file=self.requirements_file, webui_sh=self.webui_sh,
+                   sdxl_capable=self.sdxl_capable, cpu_flags=[" ".join([f] + v) for f, v in self.cpu_flags()],
                    flags_files=self.flags_files, flags_missing=self.flags_missing, notes=self.notes,
                    noop_flags=sorted(f for f in (self.flags or {}) if self.is_noop(f)),
                    target={"file": self.target.name, "why": self.target.why, "blocked": self.target.blocked},
@@ -162,11 +183,14 @@ def _python_files(root, notes):
 
 def _torch(launch):
     if not launch or not launch.get("torch_command"):
-        return {"index_url": (launch or {}).get("torch_index_url"), "command": None, "pin": None,
+        return {"index_url": (launch or {}).get("torch_index_url"), "command": None, "pin": None, "pythons": None,
                 "file": (launch or {}).get("file"), "line": None}
     pin = _TORCH_PIN.search(launch["torch_command"])
-    return {"index_url": launch.get("torch_index_url"), "command": launch["torch_command"],
-            "pin": pin.group(1) if pin else None, "file": launch["file"], "line": launch.get("torch_line")}
+    pin = pin.group(1) if pin else None
+    release = re.match(r"(\d+)\.(\d+)", pin or "")
+    pythons = TORCH_WHEEL_PYTHONS.get((int(release.group(1)), int(release.group(2)))) if release else None
+    return {"index_url": launch.get("torch_index_url"), "command": launch["torch_command"], "pin": pin,
+            "pythons": list(pythons) if pythons else None, "file": launch["file"], "line": launch.get("torch_line")}
 
 
 def build(ctx):

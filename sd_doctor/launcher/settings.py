@@ -12,6 +12,8 @@ import shlex
 
 from sd_doctor.formats.textfile import read_text_lenient
 
+MAX_SETTINGS_BYTES = 128 * 1024  # a settings file is a few hundred bytes (the writer refuses larger ones too)
+
 BAT_FILES = ("webui-user.bat", "webui.settings.bat")
 SH_FILE = "webui-user.sh"
 
@@ -106,7 +108,11 @@ def read(webui_dir, platform_name, environ, layout=None):
 
     def text_of(name):
         try:
-            return read_text_lenient(os.path.join(webui_dir, name))
+            path = os.path.join(webui_dir, name)
+            if os.path.getsize(path) > MAX_SETTINGS_BYTES:  # parsing is not linear: a huge file costs seconds
+                unreadable[name] = "larger than %d KB, not read" % (MAX_SETTINGS_BYTES // 1024)
+                return ""
+            return read_text_lenient(path)
         except OSError as exc:
             unreadable[name] = "%s: %s" % (exc.__class__.__name__, exc.strerror or exc)
             return ""

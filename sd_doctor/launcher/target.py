@@ -64,6 +64,11 @@ def choose(layout, folder, platform_name):
         return Target(USER_SH, path(USER_SH), "sh",
                       T("webui.sh reads webui-user.sh from its own folder before it starts.",
                         "webui.sh 启动前会读取同一文件夹中的 webui-user.sh。"))
+    return _windows_target(layout, path)
+
+
+def _windows_target(layout, path):
+    """The Target on Windows, by the generation of the installed webui.bat (webui-facts.md §2)."""
     generation = layout.get("generation")
     calls = layout.get("calls_settings_bat")
     if generation == "2022":

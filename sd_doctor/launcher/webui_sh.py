@@ -21,7 +21,7 @@ _FALLBACK = re.compile(r"command\s+-v\s+\"?\$\{?python_cmd")
 
 
 def describe(webui_dir):
-    """The facts above as plain data, or None when there is no readable webui.sh."""
+    """The facts above as plain data, or None when there is no readable webui.sh of a known shape."""
     from sd_doctor.formats.textfile import read_text_lenient
 
     path = os.path.join(webui_dir, "webui.sh")
@@ -46,9 +46,21 @@ def describe(webui_dir):
             dash_line = number
         if _VENV_REPOINT.match(line):
             repoint = True
+    if not defaults and source_line is None:
+        return None  # not a webui.sh of any known generation (a stand-in): nothing is known about it
     first = defaults[0] if defaults else ("python3", None)
     return {"default_python": first[0], "default_python_line": first[1],
             "fallback_python": defaults[1][0] if fallback and len(defaults) > 1 else None,
             "absolute_python_in_venv": repoint,
             "venv_dash_honoured": bool(dash_line and source_line and dash_line > source_line),
             "sources_user_file_line": source_line}
+
+
+def working_form(path):
+    """The webui-user.sh lines that run the interpreter ``path`` inside the venv on every webui.sh generation: its
+    folder first on PATH and python_cmd as a bare command name (webui.sh activates the venv, whose bin/ then comes
+    first on PATH, so the name finds the venv's interpreter)."""
+    import shlex
+
+    folder, name = os.path.split(path)
+    return 'export PATH=%s:"$PATH"\npython_cmd=%s' % (shlex.quote(folder), shlex.quote(name))

@@ -44,6 +44,7 @@ attention flags: nothing is planned there and stale ones are removed. A flag the
 import re
 
 from sd_doctor.core.text import T
+from sd_doctor.launcher import flavour as flavours
 
 GIB = 1024.0 ** 3
 TOP = 3
@@ -52,14 +53,14 @@ RUNG_FLAGS = {0: [], 1: ["--medvram"], 2: ["--medvram", "--opt-split-attention"]
                                                                                        "--opt-split-attention"]}
 # The flags the ladder owns: the plan decides them entirely (A1111).
 LADDER_FLAGS = ("--medvram", "--medvram-sdxl", "--lowvram", "--opt-split-attention", "--always-batch-cond-uncond")
-CPU_FLAGS = [("--use-cpu", ["all"]), ("--precision", ["full"]), ("--no-half", []), ("--skip-torch-cuda-test", [])]
+CPU_FLAGS = flavours.CPU_FLAGS["a1111"]
 # Flags whose values follow them as separate tokens (nargs): --precision takes one, --use-cpu one or more.
 VALUE_FLAGS = {"--precision": 1, "--use-cpu": "+"}
 # What Forge and reForge ignore (their READMEs): the memory flags, precision full / no-half / no-half-vae, attention.
 FORGE_IGNORED = ("--medvram", "--medvram-sdxl", "--lowvram", "--always-batch-cond-uncond", "--precision", "--no-half",
                  "--no-half-vae", "--opt-split-attention", "--opt-split-attention-v1", "--opt-sub-quad-attention",
                  "--opt-split-attention-invokeai", "--opt-sdp-attention", "--opt-sdp-no-mem-attention")
-FORGE_FLAVOURS = ("forge", "reforge")
+FORGE_FLAVOURS = flavours.FORGE_FAMILY
 
 BANDS = (  # (upper bound in GiB, name, {family: [(max resolution, rung), ..., (None, rung)]})
     (3.5, "under 4 GB", {"sd1": [(None, 3)], "sdxl": [(None, 3)]}),
@@ -69,6 +70,9 @@ BANDS = (  # (upper bound in GiB, name, {family: [(max resolution, rung), ..., (
     (14.0, "12 GB", {"sd1": [(1536, 0), (None, 2)], "sdxl": [(1536, 0), (None, 1)]}),
     (None, "16 GB+", {"sd1": [(None, 0)], "sdxl": [(None, 0)]}),
 )
+
+_NO_CLIMB = T("--oom: there is no GPU answer to climb from (no usable GPU, or its VRAM is unknown), so the memory "
+               "ladder cannot go a rung higher.", "--oom：没有可用的显卡信息（没有可用显卡或显存未知），无法在显存阶梯上再升一级。")
 
 GTX16_RE = re.compile(r"\bGTX\s*16\d\d\b", re.I)
 
@@ -163,7 +167,7 @@ def _gb(vram_bytes):
 
 # ---------------------------------------------------------------------------------------------------------- core
 def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111", version=None, accepted_flags=None,
-               existing_tokens=(), oom=False, platform="linux", gpu_known=True, directml_fork=False):
+               existing_tokens=(), oom=False, platform="linux", gpu_known=True, directml_fork=False, sdxl_capable=None):
     """The Plan for plain inputs.
 
     vram: total VRAM in bytes (None: unknown); vendor: 'nvidia'|'amd'|'intel'|'apple'|None (None with gpu_known:
@@ -171,16 +175,22 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
     (no checkpoint: the web UI downloads SD 1.5); flavour: 'a1111'|'forge'|'reforge'|'sdnext'|None (None: not
     installed yet, A1111 assumed); version: '1.10.1'|None; accepted_flags: the flags the installed web UI declares or
     None; existing_tokens: COMMANDLINE_ARGS split; oom: still out of memory with the current flags; gpu_known: False
-    when the gpu check was skipped (no memory flag is planned then).
+    when the gpu check was skipped (no memory flag is planned then); sdxl_capable: False where the installed
+    version cannot load SDXL (before 1.5.0: SDXL checkpoints are then left out of the plan).
     """
     tokens = list(existing_tokens or [])
     resolution = int(resolution or 512)
     families = [family] if isinstance(family, str) else sorted(set(family or []))
     families = [f for f in families if f] or []
+    notes = []
+    if "sdxl" in families and (sdxl_capable is False or (version_tuple(version) or (9,)) < (1, 5)):
+        families = [f for f in families if f != "sdxl"]
+        notes.append(T("This web UI version cannot load SDXL checkpoints (SDXL needs 1.5.0 or later): they are left "
+                       "out of the plan; update the web UI (git pull) to use them.",
+                       "此版本的 web UI 无法加载 SDXL 模型（SDXL 需要 1.5.0 及以上）：计划中不考虑它们；如需使用请更新 web UI（git pull）。"))
     flavour = flavour or "a1111"
     vt = version_tuple(version)
     accepted = set(accepted_flags) if accepted_flags is not None else None
-    notes = []
     reasons = {}
     groups = split_groups(tokens)
     present = [g[0] for g in groups if g[0]]
@@ -191,13 +201,14 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
     planned = []  # [(flag, [values], T reason)]
     remove = {}  # flag -> T reason (every group of that flag is removed)
 
-    if flavour == "sdnext":
-        notes.append(T("SD.Next does not read COMMANDLINE_ARGS from webui-user: no flags planned.",
-                       "SD.Next 不读取 webui-user 中的 COMMANDLINE_ARGS：因此不为它设置任何参数。"))
+    if flavour in flavours.NOT_WEBUI_USER:
+        notes.append(T("{f} is not a webui-user.bat launcher: it does not read COMMANDLINE_ARGS from webui-user, so no "
+                       "flags are planned.", "{f} 不是 webui-user.bat 类启动器：它不读取 webui-user 中的 COMMANDLINE_ARGS，"
+                       "因此不为它设置任何参数。", f=flavours.LABELS[flavour]))
         return Plan(tokens, notes=notes)
 
     if flavour in FORGE_FLAVOURS:
-        label = "reForge" if flavour == "reforge" else "Forge"
+        label = flavours.LABELS[flavour]
         for flag in present:
             if flag in FORGE_IGNORED and flag not in remove:
                 remove[flag] = T("{f} manages memory and precision itself and ignores {flag}",
@@ -212,11 +223,14 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
         else:
             notes.append(T("{f} manages VRAM itself: no memory flags are planned.",
                            "{f} 会自行管理显存：无需设置显存参数。", f=label))
-            if oom:
+            if oom and accepted is not None and "--always-low-vram" in accepted:
                 notes.append(T("Still out of memory in {f}: lower the \"GPU Weights\" slider at the top of the page, or "
                                "try {f}'s own --always-low-vram flag.",
                                "{f} 仍然显存不足：调低页面顶部的 \"GPU Weights\" 滑块，或尝试 {f} 自带的 --always-low-vram 参数。",
                                f=label))
+            elif oom:
+                notes.append(T("Still out of memory in {f}: lower the \"GPU Weights\" slider at the top of the page.",
+                               "{f} 仍然显存不足：调低页面顶部的 \"GPU Weights\" 滑块。", f=label))
         return _assemble(groups, planned, remove, reasons, notes, accepts)
 
     if vendor == "apple":
@@ -240,6 +254,8 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
         }
         for flag, values in CPU_FLAGS:
             planned.append((flag, values, texts[flag]))  # an existing --precision X / --use-cpu X is replaced
+        if oom:
+            notes.append(_NO_CLIMB)
         for flag in present:
             if flag in LADDER_FLAGS:
                 remove[flag] = T("{flag} is for GPU memory; the CPU plan does not need it.",
@@ -258,6 +274,8 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
                        "没有设置显存参数：显卡及其显存未知（“显卡”检查项未完成）。") if not gpu_known else
                      T("No memory flags planned: the VRAM of {n} is unknown.", "没有设置显存参数：{n} 的显存未知。",
                        n=name or "?"))
+        if oom:
+            notes.append(_NO_CLIMB)
         if (vt is None or vt >= (1, 6)) and "--always-batch-cond-uncond" in present:
             remove["--always-batch-cond-uncond"] = T(
                 "does nothing since 1.6.0 (it became a setting)", "自 1.6.0 起无作用（已改为设置项）")
@@ -364,9 +382,9 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
                                                        "--upcast-sampling 可解决", n=name)))
         else:
             for flag, values in (("--precision", ["full"]), ("--no-half", [])):
-                planned.append((flag, values, T("{n}: GTX 16xx needs full precision (this version has no "
-                                                "--upcast-sampling)", "{n}：GTX 16xx 需要全精度（此版本没有 "
-                                                "--upcast-sampling）", n=name)))
+                planned.append((flag, values, T("{n}: GTX 16xx needs full precision (this version cannot "
+                                                "upcast sampling)", "{n}：GTX 16xx 需要全精度（此版本不支持 "
+                                                "upcast sampling）", n=name)))
         planned.append(("--no-half-vae", [], T("{n}: keep the VAE in full precision (GTX 16xx black images)",
                                                "{n}：VAE 保持全精度（避免 GTX 16xx 黑图）", n=name)))
     return _assemble(groups, planned, remove, reasons, notes, accepts)
@@ -458,4 +476,5 @@ def plan(ctx, findings):
         platform=ctx.platform,
         gpu_known=gpu_known and facts.get("selection_problem") not in ("bad-device-id", "device-id-out-of-range"),
         directml_fork=bool(facts.get("directml_fork")),
+        sdxl_capable=ctx.launcher.sdxl_capable,
     )

@@ -60,10 +60,16 @@ def scan(dirs, budget_s=2.0, max_files=MAX_FILES):
     end = time.monotonic() + budget_s
     files = []
     truncated = False
+    seen = set()  # real folders already walked: symlinks are followed as the web UI does, loops are not
     for top in dirs:
         if not os.path.isdir(top):
             continue
-        for root, subdirs, names in os.walk(top):
+        for root, subdirs, names in os.walk(top, followlinks=True):
+            real = os.path.realpath(root)
+            if real in seen:
+                subdirs[:] = []
+                continue
+            seen.add(real)
             subdirs.sort()
             for name in sorted(names):
                 if not name.lower().endswith(CHECKPOINT_EXTS):
@@ -76,8 +82,8 @@ def scan(dirs, budget_s=2.0, max_files=MAX_FILES):
                 if name.lower().endswith(".safetensors"):
                     try:
                         entry["family"] = classify(tensor_names(path))
-                    except (HeaderError, OSError) as exc:
-                        entry["error"] = str(exc)
+                    except (HeaderError, OSError, ValueError, RecursionError, MemoryError) as exc:
+                        entry["error"] = str(exc) or exc.__class__.__name__  # costs this file, never the check
                 else:
                     entry["error"] = "a .ckpt file (pickle): its family is not read"
                 files.append(entry)

@@ -85,7 +85,7 @@ def read_origin(webui_dir):
     config = os.path.join(dot_git, "config")
     if os.path.isfile(dot_git):  # a worktree or submodule: "gitdir: <path>"
         try:
-            with open(dot_git, "r", encoding="utf-8", errors="replace") as fh:
+            with _open_text(dot_git) as fh:
                 line = fh.read().strip()
             if line.startswith("gitdir:"):
                 gitdir = line[len("gitdir:"):].strip()
@@ -94,8 +94,8 @@ def read_origin(webui_dir):
         except OSError:
             return None
     try:
-        with open(config, "r", encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
+        with _open_text(config) as fh:
+            text = fh.read(1 << 20)  # a config is a few KB; never read a huge file whole
     except OSError:
         return None
     section = None
@@ -259,3 +259,12 @@ def safe_directory_command(platform_name, path):
 
         value = shlex.quote(path)
     return "git config --global --add safe.directory %s" % value
+
+
+def _open_text(path):
+    """A repository file as text, refusing a FIFO or device (``open`` would wait forever on a FIFO)."""
+    import io
+
+    from sd_doctor.formats.textfile import open_regular
+
+    return io.TextIOWrapper(open_regular(path), encoding="utf-8", errors="replace")

@@ -1,6 +1,6 @@
 """Proxies: where they come from, what they say, and whether they carry a connection (webui-facts.md §5).
 
-Everything here returns plain data. Credentials never leave this module in clear: ``redact_url`` replaces the
+Everything here returns plain data. Credentials never leave this module in clear: ``core.redact.redact`` replaces the
 user-info part by ``***`` before a value becomes a fact. Network probes are bounded by an absolute deadline
 (``time.monotonic()`` value): name resolution runs in a daemon thread because ``getaddrinfo`` has no timeout.
 """
@@ -10,6 +10,8 @@ import re
 import socket
 import threading
 import time
+
+from sd_doctor.core.redact import redact as redact_value
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
 NO_PROXY_VARS = ("no_proxy",)
@@ -26,20 +28,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "socks5": 1080, "socks5h": 1080, "so
                   "socks": 1080}
 
 
-def redact_url(value):
-    """The value with any ``user:password@`` replaced by ``***@`` (also without a scheme)."""
-    if not isinstance(value, str) or "@" not in value:
-        return value
-    match = _SCHEME_RE.match(value)
-    prefix = match.group(0) if match else ""
-    rest = value[len(prefix):]
-    slash = rest.find("/")
-    authority = rest if slash < 0 else rest[:slash]
-    if "@" not in authority:
-        return value
-    return prefix + "***@" + authority.rsplit("@", 1)[1] + ("" if slash < 0 else rest[slash:])
-
-
 def parse_proxy(value, default_scheme=None):
     """Pieces of a proxy URL.
 
@@ -48,7 +36,7 @@ def parse_proxy(value, default_scheme=None):
     is what the consumer assumes when the value has none (curl and Windows assume http).
     """
     value = (value or "").strip()
-    facts = {"value": redact_url(value), "scheme": None, "host": None, "port": None, "credentials": False,
+    facts = {"value": redact_value(value), "scheme": None, "host": None, "port": None, "credentials": False,
              "problem": None, "fixed": None}
     match = _SCHEME_RE.match(value)
     if match:
@@ -57,15 +45,15 @@ def parse_proxy(value, default_scheme=None):
     else:
         scheme = None
         rest = value
-    authority = rest.split("/", 1)[0]
-    if "@" in authority:
+    if "@" in rest:  # the user-info runs to the last '@' (a password may hold '/', ':' or '@')
         facts["credentials"] = True
-        authority = authority.rsplit("@", 1)[1]
+        rest = rest.rsplit("@", 1)[1]
+    authority = rest.split("/", 1)[0]
     host, port_text = _split_host_port(authority)
     facts["scheme"] = scheme
     if scheme is None:
         facts["problem"] = "no-scheme"
-        fixed = "http://" + redact_url(rest).split("/", 1)[0]
+        fixed = "http://" + authority
         facts["fixed"] = fixed if (host and _valid_port(port_text)) else None
         scheme = default_scheme
     if not host or not _valid_host(host):

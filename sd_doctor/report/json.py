@@ -26,6 +26,9 @@ def to_json(ctx, findings, settings, version, stream=None):
             entry["elapsed_s"] = round(f.elapsed, 3)
     if settings:
         doc["settings"] = render_tree(settings, lang)
+    launcher = ctx.launcher if getattr(ctx, "_launcher_factory", None) else None
+    if launcher is not None:
+        doc["launcher"] = render_tree(launcher.to_json(), lang)  # the launcher model every check read
     text = json.dumps(redact_tree(doc), indent=2, ensure_ascii=False, default=str, sort_keys=False)
     try:
         text.encode(getattr(stream, "encoding", None) or "utf-8")

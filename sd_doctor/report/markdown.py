@@ -11,7 +11,7 @@ from sd_doctor.core.redact import redact
 from sd_doctor.core.text import render
 from sd_doctor.report.text import ASCII_MARKS
 
-_STATUS_WORD = {"ok": "ok", "warn": "WARN", "error": "ERROR", "skip": "skipped"}
+_STATUS_WORD = {"ok": "ok", "warn": "WARN", "error": "ERROR", "skip": "skipped", "crash": "CRASHED"}
 
 
 def _home_redactor(environ):

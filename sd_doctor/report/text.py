@@ -10,21 +10,21 @@ import os
 import shutil
 import sys
 
-from sd_doctor.core.finding import ERROR, OK, SKIP, STATUSES, WARN
+from sd_doctor.core.finding import CRASH, ERROR, OK, SKIP, STATUSES, WARN
 from sd_doctor.core.redact import redact, redact_tree
 from sd_doctor.core.text import T, render
 from sd_doctor.report.wrap import wrap
 
-UNICODE_MARKS = {OK: u"\u2713", WARN: u"!", ERROR: u"\u2717", SKIP: u"-"}
-ASCII_MARKS = {OK: "+", WARN: "!", ERROR: "x", SKIP: "-"}
-COLOURS = {OK: "32", WARN: "33", ERROR: "31", SKIP: "90"}
+UNICODE_MARKS = {OK: u"\u2713", WARN: u"!", ERROR: u"\u2717", SKIP: u"-", CRASH: u"\u2717"}
+ASCII_MARKS = {OK: "+", WARN: "!", ERROR: "x", SKIP: "-", CRASH: "x"}
+COLOURS = {OK: "32", WARN: "33", ERROR: "31", SKIP: "90", CRASH: "31"}
 ADVICE, MORE = "    -> ", "       "
 
 
 def summary_counts(findings):
-    counts = dict((s, 0) for s in STATUSES)
+    counts = dict((s, 0) for s in STATUSES if s != CRASH)  # 'crash' appears only when a check crashed
     for f in findings:
-        counts[f.status] += 1
+        counts[f.status] = counts.get(f.status, 0) + 1
     return counts
 
 
@@ -156,6 +156,8 @@ def summary_lines(findings, lang, columns):
         parts.append(plural(counts[ERROR], "{n} error", "{n} errors", "{n} 项错误"))
     if counts[SKIP]:
         parts.append(T("{n} skipped", "{n} 项跳过", n=counts[SKIP]))
+    if counts.get(CRASH):
+        parts.append(T("{n} crashed", "{n} 项崩溃", n=counts[CRASH]))
     sep = u"\uff0c" if lang == "zh" else ", "
     text = render(T("Summary: {l}", "汇总：{l}", l=sep.join(render(parts, lang))), lang)
     failed = [render(f.title, lang) for f in findings if f.status == ERROR]

@@ -17,17 +17,16 @@ import os
 from sd_doctor.formats import args as argquote
 from sd_doctor.write import atomic
 from sd_doctor.formats import bat as batfile
+from sd_doctor.formats.bat import python_value
 from sd_doctor.formats import sh as shfile
 from sd_doctor.core.errors import UserError
 from sd_doctor.core.text import T
-from sd_doctor.formats.textfile import MAX_TEXT_BYTES, UnreadableText, decode_bytes
+from sd_doctor.formats.textfile import UnreadableText, decode_bytes
 
 from sd_doctor.launcher.target import SETTINGS_BAT
 
 # Characters webui.bat would interpret where it expands GIT or VENV_DIR without quotes of its own.
 _CMD_ACTIVE = set('"&|<>^')
-# Characters that make webui.bat's unquoted %PYTHON% fall apart unless the value carries its own quotes.
-_PYTHON_NEEDS_QUOTES = set(" \t&|<>^(),;=!%")
 
 
 def templates_dir():
@@ -63,38 +62,30 @@ def proposals(findings):
     return merged
 
 
-def _needs_python_quotes(path):
-    return bool(_PYTHON_NEEDS_QUOTES & set(path))
-
-
-def python_value(path):
-    """PYTHON for webui.bat, which uses it unquoted: a path with spaces (or cmd's own characters) carries quotes."""
-    return '"%s"' % path if _needs_python_quotes(path) else path
-
-
-def sh_python_value(ctx, python):
-    """python_cmd for webui.sh. Before v1.10 an absolute python_cmd runs launch.py on the base interpreter, outside
-    the venv (#16113; fixed by #16116, which the model reads as ``absolute_python_in_venv``): there the bare name is
-    written when PATH finds that same interpreter by it, so that after ``source venv/bin/activate`` the name finds
-    the venv's own copy (a venv's bin/ holds python, python3 and python3.X)."""
-    import shutil
-
-    sh = getattr(ctx.launcher, "webui_sh", None) or {}
-    if ctx.options.no_venv or sh.get("absolute_python_in_venv", True) or not os.path.isabs(python):
-        return python
-    name = os.path.basename(python)
-    found = shutil.which(name, path=ctx.launch["variables"].get("PATH", ctx.environ.get("PATH", "")))
-    if found and os.path.realpath(found) == os.path.realpath(python):
-        return name
-    return python
-
-
 class Wanted(object):
     """The values sd-doctor wants the launcher to see, before looking at the file."""
 
     def __init__(self):
         self.values = []  # [(name, value, reason T)]
         self.problems = []  # [T] values that cannot be written safely
+        self.left_out = []  # [T] values this launcher generation cannot take: said, not written, not an error
+
+
+def _absolute_python_runs_outside_venv(ctx, python):
+    """True where the installed webui.sh runs launch.py on an absolute python_cmd itself, outside the venv it uses
+    (before v1.10, #16113); False when the venv is skipped or webui.sh re-points python_cmd at the venv (#16116)."""
+    sh = ctx.launcher.webui_sh
+    if not sh or sh.get("absolute_python_in_venv") or not os.path.isabs(python) or ctx.options.no_venv:
+        return False
+    return ctx.launch["variables"].get("venv_dir", "venv") != "-"
+
+
+_DOWNLOAD_REASONS = (
+    ("INDEX_URL", T("the downloads check: INDEX_URL does not answer, the index in pip's own configuration does",
+                    "下载检查：INDEX_URL 无法访问，而 pip 自身配置的索引可以访问")),
+    ("HF_ENDPOINT", T("the downloads check: Hugging Face does not answer, the mirror does",
+                      "下载检查：Hugging Face 无法访问，而镜像可以访问")),
+)
 
 
 def wanted_values(ctx, findings, target):
@@ -109,9 +100,15 @@ def wanted_values(ctx, findings, target):
             else:
                 want.values.append(("PYTHON", python_value(python),
                                     T("the interpreter the python check found", "“Python”检查项找到的解释器")))
+        elif _absolute_python_runs_outside_venv(ctx, python):
+            from sd_doctor.launcher.webui_sh import working_form
+            want.left_out.append(T("python_cmd={p} is not written: this webui.sh (before v1.10) would run launch.py on "
+                                   "it outside the venv (#16113). Add these lines to {f} by hand:\n{l}",
+                                   "未写入 python_cmd={p}：这个 webui.sh（v1.10 之前）会在 venv 之外用它运行 launch.py"
+                                   "（#16113）。请手动在 {f} 中加入：\n{l}", p=python, f=target.name,
+                                   l=working_form(python)))
         else:
-            want.values.append(("python_cmd", sh_python_value(ctx, python),
-                                T("the interpreter the python check found", "“Python”检查项找到的解释器")))
+            want.values.append(("python_cmd", python, T("the interpreter the python check found", "“Python”检查项找到的解释器")))
     if props.get("GIT"):
         name = "GIT"
         value = props["GIT"]
@@ -127,6 +124,11 @@ def wanted_values(ctx, findings, target):
                                 T("--no-venv: an empty VENV_DIR skips the venv in the 2022 webui.bat", "--no-venv：在 2022 "
                                   "年版 webui.bat 中，空的 VENV_DIR 表示不使用 venv") if legacy else
                                 T("--no-venv: VENV_DIR=- skips the venv", "--no-venv：VENV_DIR=- 表示不使用 venv")))
+        elif (ctx.launcher.webui_sh or {}).get("venv_dash_honoured", True) is False:
+            want.left_out.append(T("--no-venv: this webui.sh (before v1.7) reads venv_dir before it sources {f}, so "
+                                   "venv_dir=- there cannot skip the venv; update the web UI (git pull) first.",
+                                   "--no-venv：这个 webui.sh（v1.7 之前）在读取 {f} 之前就读了 venv_dir，因此在那里写 "
+                                   "venv_dir=- 无法跳过 venv；请先更新 web UI（git pull）。", f=target.name))
         else:
             want.values.append(("venv_dir", "-", T("--no-venv: venv_dir=- skips the venv", "--no-venv：venv_dir=- 表示不使用 venv")))
     if props.get("NO_PROXY"):
@@ -140,6 +142,9 @@ def wanted_values(ctx, findings, target):
         if props.get(var) and props.get("NO_PROXY"):
             want.values.append((var, props[var], T("the proxy check: keeps the Windows proxy in use once NO_PROXY is set",
                                                    "“代理”检查项：设置 NO_PROXY 后仍使用 Windows 代理")))
+    for var, reason in _DOWNLOAD_REASONS:
+        if props.get(var):
+            want.values.append((var, props[var], reason))
     if props.get("STABLE_DIFFUSION_REPO"):
         want.values.append(("STABLE_DIFFUSION_REPO", props["STABLE_DIFFUSION_REPO"],
                             T("the git check: the default Stable Diffusion repository is gone",
@@ -214,11 +219,16 @@ class Doc(object):
         return self.to_bytes()[len(self.bom):].decode(self.encoding)
 
 
+# Settings files are a few hundred bytes; the merge is not linear in the size, and it runs on the main thread after
+# the checks' deadline, so anything larger is refused before it is parsed (an 800 KB file took 22 s).
+MAX_SETTINGS_BYTES = 128 * 1024
+
+
 def load_doc(data, encodings, default_eol, first=None):
     """A Doc for the bytes of a settings file; raises UnreadableText for what must not be rewritten.
 
     ``first``: for a batch file, the code page cmd reads it in (see _read_target)."""
-    if len(data) > MAX_TEXT_BYTES:
+    if len(data) > MAX_SETTINGS_BYTES:
         raise UnreadableText("too large")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise UnreadableText("utf-16")
@@ -230,7 +240,7 @@ def load_doc(data, encodings, default_eol, first=None):
 
 
 _UNREADABLE = {
-    "too large": T("it is larger than 1 MB, so it is not a settings file", "它超过 1 MB，不是设置文件"),
+    "too large": T("it is larger than 128 KB, so it is not a settings file", "它超过 128 KB，不是设置文件"),
     "binary": T("it is not a text file", "它不是文本文件"),
     "undecodable": T("its encoding is neither UTF-8 nor this system's code page", "它的编码既不是 UTF-8 也不是本系统的代码页"),
     "utf-16": T("it is saved as UTF-16, which cmd and bash cannot read; save it as UTF-8 or ANSI",
@@ -469,6 +479,28 @@ class ArgsPlan(object):
 
 # -- the whole step -------------------------------------------------------------------------------------------------
 
+_WRITE_REASONS = {
+    "changed": T("{f} changed on disk while sd-doctor was running; run it again",
+                 "sd-doctor 运行期间 {f} 被修改了；请重新运行"),
+    "verify": T("it did not read back as written", "写入后读回的内容不一致"),
+    "locked": T("another sd-doctor --fix is writing {f} right now; run again when it has finished",
+                "另一个 sd-doctor --fix 正在写入 {f}；请等它结束后重新运行"),
+    "read-only": T("{f} is read-only; make it writable first if you want sd-doctor to change it",
+                   "{f} 是只读文件；如需让 sd-doctor 修改，请先取消只读"),
+    "symlink-outside": T("{f} is a symbolic link to a file outside the web UI folder; edit that file yourself",
+                         "{f} 是指向 web UI 文件夹之外的符号链接；请自行编辑该文件"),
+    "hard-link": T("{f} has other hard links; replacing it would split them, so edit it yourself",
+                   "{f} 还有其他硬链接；替换它会断开这些链接，请自行编辑"),
+    "not-a-file": T("{f} is not a regular file", "{f} 不是普通文件"),
+}
+
+
+def write_reason(reason, name):
+    """The user's words for a WriteFailed reason (an OS error's text passes through)."""
+    message = _WRITE_REASONS.get(reason)
+    return T(message.en, message.zh, f=name) if message is not None else reason
+
+
 def _fail(target, reason):
     return UserError(T("cannot write {f}: {r}; nothing was changed.", "无法写入 {f}：{r}；没有做任何改动。", f=target.path,
                        r=reason))
@@ -492,6 +524,7 @@ def settings(ctx, findings, plan):
     if args.wanted():
         values.append(("COMMANDLINE_ARGS", args))
     problems = list(want.problems)
+    result["warnings"].extend(want.left_out)
     doc = snap = None
     if target.dialect is not None:
         snap, doc, error = _read_target(ctx, target)
@@ -555,12 +588,11 @@ def settings(ctx, findings, plan):
             lines.append(T("  Not written: run sd-doctor --fix to apply this (the old file is kept as a backup).",
                            "  未写入：运行 sd-doctor --fix 以应用（旧文件会保留备份）。"))
         else:
+            _check_readback(ctx, target, merge, result, args, new_bytes)
             try:
                 backup = atomic.replace(snap, new_bytes)
             except atomic.WriteFailed as exc:
-                reason = T("{f} changed on disk while sd-doctor was running; run it again",
-                           "sd-doctor 运行期间 {f} 被修改了；请重新运行", f=target.name) if exc.reason == "changed" else (
-                    T("it did not read back as written", "写入后读回的内容不一致") if exc.reason == "verify" else exc.reason)
+                reason = write_reason(exc.reason, target.name)
                 raise _fail(target, reason)
             result["applied"] = True
             result["backup"] = backup
@@ -586,10 +618,26 @@ def settings(ctx, findings, plan):
     return result, lines
 
 
+def _check_readback(ctx, target, merge, result, args, new_bytes):
+    """Refuse a webui-user.sh that bash would not read as planned (see write/readback.py)."""
+    if target.dialect != "sh":
+        return
+    from sd_doctor.write.readback import sh_reads_back
+
+    expected = dict((n, result["variables"].get(n)) for n in merge.changed_names
+                    if isinstance(result["variables"].get(n), str))
+    why = sh_reads_back(new_bytes, expected, args.tokens, timeout=max(2.0, ctx.options.timeout))
+    if why:
+        raise _fail(target, T("bash does not read the new {f} as planned ({w})",
+                              "bash 读取新的 {f} 的结果与计划不一致（{w}）", f=target.name, w=why))
+
+
 def _read_target(ctx, target):
     """(Snapshot, Doc or None, error T or None). A missing file becomes its template."""
+    if ctx.options.fix:
+        atomic.clean_leftovers(target.path)  # a killed run's temporary files, even when nothing is written now
     try:
-        snap = atomic.snapshot(target.path, MAX_TEXT_BYTES)
+        snap = atomic.snapshot(target.path, MAX_SETTINGS_BYTES)
     except OSError as exc:
         return None, None, T("{e}", "{e}", e=exc.strerror or str(exc))
     encodings = _encodings(ctx, target.dialect)

@@ -1,0 +1,68 @@
+"""Shared pieces of the measured reliability suite (tests/test_reliability_*.py): the dialects' folders, a child
+process that runs the whole writer step of ``--fix``, and the invariants every trial must keep."""
+
+import os
+import subprocess
+import sys
+
+from conftest import ROOT, make_webui
+
+SH = b"#!/bin/bash\n# my settings\nexport COMMANDLINE_ARGS=\"--api\"\n"
+BAT_GBK = (u"@echo off\r\nrem \u6211\u7684\u8bbe\u7f6e\r\nset PYTHON=\r\nset COMMANDLINE_ARGS=--api\r\n"
+           u"call webui.bat\r\n").encode("gbk")
+SETTINGS_BAT = b"@echo off\r\nset COMMANDLINE_ARGS=--api\r\n"
+
+# dialect -> (file name, original bytes, platform, code pages, webui.bat generation)
+DIALECTS = {
+    "webui-user.sh": ("webui-user.sh", SH, "linux", None, "1.7+"),
+    "webui-user.bat (CRLF, GBK)": ("webui-user.bat", BAT_GBK, "windows", (936, 936), "2023"),
+    "webui.settings.bat": ("webui.settings.bat", SETTINGS_BAT, "windows", (1252, 437), "1.7+"),
+}
+PROPOSALS = {"NO_PROXY": "localhost,127.0.0.1,::1"}
+
+# The child: everything --fix does after the checks (context, planner-free writer, backup, replace, remedies).
+CHILD = r"""
+import sys
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
+from writer_support import make_ctx, run_writer
+root, platform, pages = sys.argv[2], sys.argv[3], sys.argv[4]
+pages = tuple(int(p) for p in pages.split(",")) if pages else None
+sys.stdout.write("ready\n"); sys.stdout.flush()
+ctx = make_ctx(root, platform=platform, pages=pages, fix=True)
+run_writer(ctx, {"NO_PROXY": "localhost,127.0.0.1,::1"})
+"""
+
+
+def make_folder(root, dialect):
+    name, original, platform, pages, generation = DIALECTS[dialect]
+    files = {name: original}
+    make_webui(root, files, bat_generation=generation)
+    return os.path.join(root, name)
+
+
+def child(root, dialect, script):
+    _, _, platform, pages, _ = DIALECTS[dialect]
+    return subprocess.Popen([sys.executable, script, ROOT, root, platform, ",".join(map(str, pages or ()))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def leftovers(path):
+    """Temporary files and lock files of ``path`` (from the writer's own naming)."""
+    from sd_doctor.write import atomic
+
+    return atomic.temp_names(path)
+
+
+def backups(path):
+    from sd_doctor.write import atomic
+
+    return atomic.existing_backups(path)
+
+
+def read(path):
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def cli_args(root, *extra):
+    return [root, "--no-venv"] + list(extra)
