@@ -161,9 +161,10 @@ def test_fix_then_real_webui_sh_hands_the_probe_the_plan(name, nvml_lib):
         result, probe = launchers.run_webui_sh(checkout, sh_env, as_nobody=as_nobody)
 
         assert probe["split"] == planned_tokens(doc), (probe, settings)
-        resolved = (checks["python"].get("facts") or {}).get("resolved")
+        # the planned Python: python_cmd where the plan writes one, else what the doctor judged webui.sh will run
+        resolved = variables.get("python_cmd") or (checks["python"].get("facts") or {}).get("resolved")
         assert resolved, checks["python"]
-        assert probe["base_prefix"] == _base_of(resolved, sh_env), (probe, resolved)
+        assert probe["base_prefix"] == _base_of(resolved, sh_env), (probe, resolved, variables)
         if variables.get("venv_dir") == "-":
             assert not probe["in_venv"], probe
         else:
@@ -172,8 +173,11 @@ def test_fix_then_real_webui_sh_hands_the_probe_the_plan(name, nvml_lib):
 
         with open(settings["file"], "rb") as fh:
             before = fh.read()
-        proc2, doc2, _ = run_json([checkout, "--offline", "--verbose", "--timeout", "2", "--fix"], env=env)
+        proc2, doc2, checks2 = run_json([checkout, "--offline", "--verbose", "--timeout", "2", "--fix"], env=env)
         assert (doc2.get("settings") or {}).get("changed") is False, doc2.get("settings")
+        # after the fix the python check judges the interpreter that really ran launch.py
+        judged = checks2["python"]["facts"]["resolved"]
+        assert judged and _base_of(judged, sh_env) == probe["base_prefix"], (checks2["python"], probe)
         with open(settings["file"], "rb") as fh:
             assert fh.read() == before
     finally:
