@@ -11,9 +11,11 @@ import pytest
 
 from sd_doctor.core.context import Context
 from sd_doctor.launcher.model import build as _build_launcher
+from sd_doctor.host import current as _current_host
 
 # Contexts the tests make themselves get the same launcher model the command line hands in (cli.run).
 Context.default_launcher_factory = staticmethod(_build_launcher)
+Context.default_host_factory = staticmethod(_current_host)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

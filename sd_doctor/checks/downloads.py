@@ -106,7 +106,7 @@ def _probe_one(endpoint, verify, deadline, target):
 def probe(ctx):
     from concurrent.futures import ThreadPoolExecutor
 
-    from sd_doctor.checks.proxy import webui_python
+    from sd_doctor.probes.launcher_python import webui_python
     from sd_doctor.probes import downloads as dl
     from sd_doctor.probes import fetch
 

@@ -24,21 +24,6 @@ def budget(timeout):
     return max(0.3, timeout - 0.25)
 
 
-def webui_python(ctx):
-    """The interpreter the web UI runs in: the venv's when it exists, else the configured one. Path or None."""
-    from sd_doctor.checks.python import launcher_python
-    from sd_doctor.launcher.settings import venv_path
-
-    if not ctx.options.no_venv:
-        venv = venv_path(ctx.webui_dir, ctx.launch)
-        if venv:
-            candidate = os.path.join(venv, "Scripts", "python.exe") if ctx.platform == "windows" else \
-                os.path.join(venv, "bin", "python")
-            if os.path.isfile(candidate):
-                return candidate
-    return launcher_python(ctx)[2]
-
-
 def _python_env(ctx):
     env = dict(ctx.launch["variables"])
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
@@ -115,6 +100,8 @@ def probe(ctx):
              "reach": {}, "registry": None, "registry_active": False, "pysocks": None, "python": None,
              "pip_source": None, "no_proxy": None, "python_proxies": [], "targets": [],
              "settings_file": settings_file(ctx)}
+    from sd_doctor.probes.launcher_python import webui_python
+
     python = webui_python(ctx)
     facts["python"] = python
     # pip may take seconds to start on a slow machine: it gets most of the time, the probes of its proxies the rest.

@@ -11,59 +11,14 @@ ID = "python"
 TITLE = T("Python", "Python")
 
 
-def configured_command(ctx):
-    """(command, where it came from): PYTHON (Windows) or python_cmd (POSIX), else what the launcher defaults to."""
-    launch = ctx.launch
-    v, src = launch["variables"], launch["source"]
-    if ctx.platform == "windows":
-        return v.get("PYTHON", "python").strip().strip('"'), src.get("PYTHON", "default")
-    if v.get("python_cmd"):
-        return v["python_cmd"], src.get("python_cmd", "environment")
-    return None, "default"
-
-
-def resolve(command, path_entries, host):
-    """The file a command names: itself when it is a path, else the first match on PATH."""
-    from sd_doctor.probes.interpreters import which_all
-
-    if command and (os.sep in command or "/" in command or "\\" in command):
-        return command if os.path.exists(command) else None
-    matches = which_all(command, path_entries, host.executable_names) if command else []
-    return matches[0] if matches else None
-
-
-def default_posix_command(sh, entries, host):
-    """(command, source) webui.sh runs when webui-user.sh sets no python_cmd: what the installed webui.sh picks
-    (python3 before v1.10; python3.10 falling back to python3 from v1.10, PR #16092); python3.10-else-python3 when
-    there is no webui.sh yet (the current one)."""
-    if sh and not sh.get("fallback_python"):
-        return sh["default_python"], "webui.sh line %s" % sh.get("default_python_line")
-    first, fallback = (sh["default_python"], sh["fallback_python"]) if sh else ("python3.10", "python3")
-    return (first if resolve(first, entries, host) else fallback), "default"
-
-
-def launcher_python(ctx):
-    """(command, where it came from, resolved path or None): the interpreter the launcher will start, found once
-    per run and shared by the checks that need it (python, proxy)."""
-
-    def compute():
-        from sd_doctor.probes.interpreters import split_path
-
-        entries = split_path(ctx.launcher.environ.get("PATH", ""), ctx.host.path_sep)
-        command, source = configured_command(ctx)
-        if command is None:
-            command, source = default_posix_command(ctx.launcher.webui_sh, entries, ctx.host)
-        return command, source, resolve(command, entries, ctx.host)
-
-    return ctx.cached("launcher_python", compute)
-
-
 def probe(ctx):
     from sd_doctor.probes.interpreters import classify, find_alternatives, interrogate_once, is_good_for_webui, \
         local_bound, split_path
     from sd_doctor.launcher.settings import venv_path
 
     entries = split_path(ctx.launcher.environ.get("PATH", ""), ctx.host.path_sep)
+    from sd_doctor.probes.launcher_python import launcher_python
+
     command, source, resolved = launcher_python(ctx)
     facts = {"platform": ctx.platform, "command": command, "source": source, "resolved": resolved,
              "kind": classify(resolved), "info": None, "alternatives": [],

@@ -3,7 +3,6 @@
 import os
 import threading
 
-from sd_doctor import host as platforms
 
 
 class Options(object):
@@ -26,12 +25,15 @@ class Context(object):
     when none is given (the test suite sets it once in conftest.py)."""
 
     default_launcher_factory = None
+    default_host_factory = None  # core never imports host/: the command line (or the tests) hand it in
 
     def __init__(self, webui_dir, options, host=None, environ=None, launcher_factory=None):
         self.webui_dir = os.path.abspath(webui_dir)
         self._launcher_factory = launcher_factory or Context.default_launcher_factory
         self.options = options
-        self.host = host or platforms.current()
+        if host is None and Context.default_host_factory is None:
+            raise RuntimeError("this Context was made without a host")
+        self.host = host or Context.default_host_factory()
         self.platform = self.host.name
         self.environ = dict(os.environ if environ is None else environ)
         self._lock = threading.Lock()
