@@ -58,7 +58,7 @@ def test_every_supported_python_runs_the_cli_from_source(minor, tmp_path):
                        text=True, env=env, cwd=str(tmp_path), timeout=60)
     assert "Traceback" not in r.stderr and r.returncode in (0, 1), r.stderr
     doc = json.loads(r.stdout)
-    assert [c["id"] for c in doc["checks"]][:2] == ["install-path", "python"] and len(doc["checks"]) == 11
+    assert [c["id"] for c in doc["checks"]][:2] == ["install-path", "python"] and len(doc["checks"]) == 12
     assert [c["status"] for c in doc["checks"]][:2] == ["ok", "ok"]
 
 

@@ -216,7 +216,7 @@ def _names_webui(command):
         end = text.find('"', 1)
         name = text[1:end if end > 0 else len(text)]
     else:
-        name = re.split(r'[\s()<>]', text, 1)[0]
+        name = re.split(r'[\s()<>]', text, maxsplit=1)[0]
     name = name.replace('"', "").lower()
     for prefix in _HERE:
         if name.startswith(prefix):

@@ -664,7 +664,7 @@ def settings(ctx, findings, plan):
         result["changed"] = new_bytes != doc.to_bytes() or not snap.exists
         if result["changed"]:
             old_text = doc.text() if snap.exists else ""
-            new_text = new_bytes[len(doc.bom):].decode(doc.encoding)
+            new_text = new_bytes[0 if merge.drop_bom else len(doc.bom):].decode(doc.encoding)  # the BOM may be gone
             result["diff"] = unified_diff(target.name, old_text, new_text)
             if merge.drop_bom or merge.to_lf:
                 result["diff"] = "\n".join(filter(None, [result["diff"]] + (["(byte-order mark removed)"] if merge.drop_bom
