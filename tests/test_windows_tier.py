@@ -320,7 +320,7 @@ def test_chinese_path_on_a_chinese_windows(prefix, chinese_webui):
     """zh_CN: ANSI and OEM code pages are both 936; the report comes in Chinese on a GBK console, path intact."""
     env, why = winebed.locale_environ("zh_CN.UTF-8")
     if env is None:
-        pytest.skip("no Chinese Windows locale for Wine: " + why)
+        _no_locale(why)
     result = prefix.doctor_in_console([prefix.win(chinese_webui), "--offline", "--timeout", TIMEOUT], env=env,
                                       encoding="gbk")
     assert "Traceback" not in result.stdout + result.stderr, result
@@ -333,6 +333,48 @@ def test_chinese_path_on_a_chinese_windows(prefix, chinese_webui):
     assert u"非 ASCII" in line, line
     assert line.startswith("!") and "cpython#101059" not in line, line  # 936/936: a warning, not the error
     assert "check crashed" not in out.lower() and u"检查崩溃" not in out, out
+
+
+def test_json_bytes_on_a_chinese_windows_are_utf8_or_ascii(prefix, chinese_webui):
+    """Issue 13 case 7. zh_CN: a Windows program's pipe is in the ANSI code page (936, GBK). The text report may be
+    GBK (that is what a cmd window or a GBK-reading tool shows), the --json document never: its bytes are UTF-8 or
+    pure ASCII, and json.loads gives back the Chinese path and the Chinese findings."""
+    env, why = winebed.locale_environ("zh_CN.UTF-8")
+    if env is None:
+        _no_locale(why)
+    args = [prefix.win(chinese_webui), "--offline", "--lang", "zh", "--timeout", TIMEOUT]
+    text = prefix.doctor(args, env=env)
+    assert text.returncode in (0, 1) and "Traceback" not in text.stderr, text
+    # The precondition, measured: this pipe really is GBK (the report's Chinese is not UTF-8, and reads as cp936).
+    with pytest.raises(UnicodeDecodeError):
+        text.stdout_bytes.decode("utf-8")
+    report = text.stdout_bytes.decode("cp936")
+    assert CHINESE_DIR in report and u"汇总" in report and u"安装路径" in report, report
+
+    result = prefix.doctor(args + ["--json", "--verbose"], env=env)
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result
+    doc = json.loads(utf8_document(result.stdout_bytes))
+    assert doc["webui_dir"] == CHINESE_DIR, doc["webui_dir"]
+    checks = dict((c["id"], c) for c in doc["checks"])
+    install = checks["install-path"]
+    assert install["title"] == u"安装路径" and u"非 ASCII" in install["detail"], install
+    assert install["facts"]["path"] == CHINESE_DIR, install["facts"]
+    assert install["facts"]["code_pages"] == [936, 936], install["facts"]  # the Chinese Windows the report saw
+
+
+def utf8_document(raw):
+    """The --json bytes as text: they must be UTF-8 (pure ASCII is UTF-8 too); a GBK document fails here."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AssertionError("the --json bytes are not UTF-8 (%s): %r" % (exc, raw[:300]))
+
+
+def _no_locale(why):
+    message = "no Chinese Windows locale for Wine: " + why
+    if os.environ.get("CI"):  # CI installs the locales package: the zh tier must run there
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def test_chinese_path_on_a_western_windows(prefix, chinese_webui):

@@ -272,8 +272,12 @@ def locale_environ(name):
 
 
 class Completed(object):
-    def __init__(self, argv, returncode, stdout, stderr, elapsed):
+    """A finished Wine run: ``stdout`` / ``stderr`` decoded, ``stdout_bytes`` / ``stderr_bytes`` as the program wrote
+    them."""
+
+    def __init__(self, argv, returncode, stdout, stderr, elapsed, stdout_bytes=b"", stderr_bytes=b""):
         self.argv, self.returncode, self.stdout, self.stderr, self.elapsed = argv, returncode, stdout, stderr, elapsed
+        self.stdout_bytes, self.stderr_bytes = stdout_bytes, stderr_bytes
 
     def __repr__(self):
         return "Completed(%r, rc=%r)\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
@@ -356,8 +360,9 @@ class Prefix(object):
                         argv, timeout, b"".join(chunks[proc.stdout])[-2000:]))
         for stream in chunks:
             stream.close()
-        return Completed(cmd, proc.returncode, _decode(b"".join(chunks[proc.stdout]), encoding),
-                         _decode(b"".join(chunks[proc.stderr]), encoding), time.monotonic() - start)
+        out, err = b"".join(chunks[proc.stdout]), b"".join(chunks[proc.stderr])
+        return Completed(cmd, proc.returncode, _decode(out, encoding), _decode(err, encoding), time.monotonic() - start,
+                         out, err)
 
     def python(self, args, **kw):
         return self.run([self.doctor_python] + list(args), **kw)
