@@ -228,6 +228,11 @@ def test_windows_registry_proxy_and_its_override_list():
     assert env_proxies_here("https://files.example/x", {}, True, registry)["https"] == "http://10.0.0.1:8080"
     assert env_proxies_here("https://pkgs.corp.example/x", {}, True, registry) == {}
     assert env_proxies_here("http://intranet/x", {}, True, registry) == {}
+    # An entry is matched at the start of the name, as pip's requests does (Windows tier: test_windows_downloads).
+    prefix = dict(registry, ProxyOverride="local;10.0.0.1")
+    assert env_proxies_here("http://localhost:9/x", {}, True, prefix) == {}
+    assert env_proxies_here("http://10.0.0.12/x", {}, True, prefix) == {}
+    assert env_proxies_here("http://files.local.example/x", {}, True, prefix)["http"] == "http://10.0.0.1:8080"
     # Any *_proxy variable switches the registry off for Python.
     assert env_proxies_here("https://files.example/x", {"HTTP_PROXY": "http://v:1"}, True, registry) == {
         "http": "http://v:1"}

@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, make_webui
+from conftest import make_webui
 
 from wine import bed as winebed
 

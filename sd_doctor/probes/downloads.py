@@ -200,7 +200,8 @@ def env_proxies_here(url, variables, windows, registry):
     for name in names:
         if name.lower().endswith("_proxy") and variables[name]:
             found[name.lower()[:-6]] = variables[name]
-    if not found and windows:
+    from_registry = not found and windows
+    if from_registry:
         found = dict(px.registry_proxies(registry))
     host = (urlparse(url).hostname or "").lower()
     _, no_proxy = px.python_no_proxy(variables, windows)
@@ -210,21 +211,26 @@ def env_proxies_here(url, variables, windows, registry):
     for entry in no_proxy.replace(" ", "").split(","):
         if entry and (host.endswith(entry.lower()) or px.bypassed(host, entry)):
             return {}
-    if windows and not any(k.lower().endswith("_proxy") for k in variables) and registry:
+    if from_registry and registry:
         if _registry_bypass(host, str(registry.get("ProxyOverride") or "")):
             return {}
     return found
 
 
 def _registry_bypass(host, override):
-    import fnmatch
-
-    for pattern in override.split(";"):
-        pattern = pattern.strip().lower()
+    """requests' proxy_bypass_registry (what pip applies on Windows): '<local>' is any dot-less name; every other
+    entry is a pattern ('*' any run, '?' one character) matched case-blind at the START of the host name, so
+    'local' covers localhost and '10.0.0.1' covers 10.0.0.12. (urllib's own version also tries the host's address and
+    reverse name; pip's requests does not.)"""
+    for pattern in filter(None, override.split(";")):
         if pattern == "<local>" and "." not in host:
             return True
-        if pattern and pattern != "<local>" and fnmatch.fnmatchcase(host, pattern):
-            return True
+        regex = pattern.replace(".", r"\.").replace("*", r".*").replace("?", r".")
+        try:
+            if re.match(regex, host, re.I):
+                return True
+        except re.error:
+            continue
     return False
 
 
