@@ -221,3 +221,28 @@ def test_exe_speaks_the_windows_ui_language_on_a_chinese_console(bare, real_webu
     result = bare.run(["cmd", "/c", r"C:\tools\nolang.bat", bare.win(real_webui), "--offline"], env=env,
                       encoding="gbk")
     assert u"汇总" in result.stdout and u"检查" in result.stdout, result
+
+
+def test_exe_json_on_a_chinese_windows_is_utf8_with_the_chinese_strings(bare):
+    """Issue 13 case 7 for the download: zh_CN (ANSI code page 936), output to a pipe, a Chinese folder name and
+    Chinese findings; the document's bytes are UTF-8 (or ASCII) and json.loads gives the same Chinese back."""
+    env, why = winebed.locale_environ("zh_CN.UTF-8")
+    if env is None:
+        if os.environ.get("CI"):
+            pytest.fail("no Chinese Windows locale for Wine: " + why)
+        pytest.skip("no Chinese Windows locale for Wine: " + why)
+    folder = u"C:\\AI\u7ed8\u753b\\webui"  # C:\AI绘画\webui
+    copy_corpus("a1111-2024-02-26-v1.8", bare.unix(folder))
+    result = bare.run([EXE, folder, "--json", "--lang", "zh", "--offline", "--timeout", "15"], env=env)
+    assert "Traceback" not in result.stdout + result.stderr, result
+    try:
+        text = result.stdout_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AssertionError("the exe's --json bytes are not UTF-8 (%s): %r" % (exc, result.stdout_bytes[:300]))
+    doc = json.loads(text)
+    assert doc["webui_dir"] == folder, doc["webui_dir"]
+    checks = dict((c["id"], c) for c in doc["checks"])
+    assert checks["install-path"]["title"] == u"安装路径", checks["install-path"]
+    assert u"非 ASCII" in checks["install-path"]["detail"], checks["install-path"]
+    # No Python in this prefix: the Chinese finding names the command webui.bat runs.
+    assert checks["python"]["status"] == "error" and u"找不到 python" in checks["python"]["detail"], checks["python"]
