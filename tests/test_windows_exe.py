@@ -104,6 +104,17 @@ def exe_json(prefix, args, **kw):
     return result, doc, checks
 
 
+def zh_locale():
+    """The environment that gives Wine a Chinese Windows (zh_CN: code pages 936/936). CI has the locales package:
+    there a missing locale fails; elsewhere it skips with the reason."""
+    env, why = winebed.locale_environ("zh_CN.UTF-8")
+    if env is None:
+        if os.environ.get("CI"):
+            pytest.fail("no Chinese Windows locale for Wine: " + why)
+        pytest.skip("no Chinese Windows locale for Wine: " + why)
+    return env
+
+
 def test_exe_version(bare):
     from sd_doctor import __version__
 
@@ -206,9 +217,7 @@ def test_exe_from_cmd_or_with_json_does_not_wait(bare, real_webui):
 
 
 def test_exe_speaks_the_windows_ui_language_on_a_chinese_console(bare, real_webui):
-    env, why = winebed.locale_environ("zh_CN.UTF-8")
-    if env is None:
-        pytest.skip("no Chinese Windows locale for Wine: " + why)
+    env = zh_locale()
     code, out, waited = on_terminal(bare, [EXE, bare.win(real_webui), "--offline"], cwd=real_webui, env=env,
                                     answer=b"\r", prompt=u"按回车键关闭此窗口。")
     assert u"汇总" in out and u"按回车键关闭此窗口。" in out, out
@@ -226,11 +235,7 @@ def test_exe_speaks_the_windows_ui_language_on_a_chinese_console(bare, real_webu
 def test_exe_json_on_a_chinese_windows_is_utf8_with_the_chinese_strings(bare):
     """Issue 13 case 7 for the download: zh_CN (ANSI code page 936), output to a pipe, a Chinese folder name and
     Chinese findings; the document's bytes are UTF-8 (or ASCII) and json.loads gives the same Chinese back."""
-    env, why = winebed.locale_environ("zh_CN.UTF-8")
-    if env is None:
-        if os.environ.get("CI"):
-            pytest.fail("no Chinese Windows locale for Wine: " + why)
-        pytest.skip("no Chinese Windows locale for Wine: " + why)
+    env = zh_locale()
     folder = u"C:\\AI\u7ed8\u753b\\webui"  # C:\AI绘画\webui
     copy_corpus("a1111-2024-02-26-v1.8", bare.unix(folder))
     result = bare.run([EXE, folder, "--json", "--lang", "zh", "--offline", "--timeout", "15"], env=env)
