@@ -185,3 +185,32 @@ def test_registry_proxy_per_scheme_and_a_prefix_override(prefix, servers):
     assert check["status"] == "error" and "Cannot connect to proxy" in check["detail"], check
     assert "127.0.0.1:%d" % refused in check["detail"], check["detail"]
     assert check["elapsed_s"] < TIMEOUT + 1, check["elapsed_s"]
+
+
+@pytest.mark.parametrize("shape", ["disabled", "socks"])
+def test_registry_proxy_switched_off_or_socks_only(prefix, servers, shape):
+    """ProxyEnable=0 with a ProxyServer still there: no proxy at all (nothing reaches tinyproxy). ``socks=host:port``
+    alone: Python uses it for http and https as SOCKS4 (Windows' default SOCKS type)."""
+    proxy, index, _tls = servers
+    urls = {"pip-index": index.url("/simple"), "torch-index": "http://localhost:%d/whl" % index.port,
+            "hf": index.url()}  # every endpoint on loopback: nothing leaves the machine
+    if shape == "disabled":
+        set_registry(prefix, "127.0.0.1:%d" % proxy.port, "")
+        prefix.reg_add(INTERNET_SETTINGS, "ProxyEnable", "REG_DWORD", 0)
+    else:
+        set_registry(prefix, "socks=127.0.0.1:%d" % proxy.port, "<local>")
+    view = python_view(prefix, list(urls.values()))
+    check, _ = downloads_run(prefix, r"C:\sd\webui-%s" % shape, {
+        "INDEX_URL": urls["pip-index"], "TORCH_INDEX_URL": urls["torch-index"], "HF_ENDPOINT": urls["hf"]})
+    assert_same_as_python(check, view, urls)
+    if shape == "disabled":
+        assert view["getproxies"] == {}, view
+        assert endpoint(check, "pip-index")["proxy"] is None and endpoint(check, "pip-index")["result"]["state"] == "ok"
+        assert "/simple/pip/" not in proxy.log_text() and "/simple/pip/" in index.requests
+    else:
+        socks = "socks4://127.0.0.1:%d" % proxy.port
+        assert view["getproxies"]["http"] == view["getproxies"]["https"] == socks, view
+        assert endpoint(check, "pip-index")["proxy"] == socks and endpoint(check, "torch-index")["proxy"] is None
+        # requests without PySocks (pip has none either) cannot use it: the finding says so in pip's words.
+        assert endpoint(check, "pip-index")["result"]["state"] == "socks-missing", endpoint(check, "pip-index")
+        assert "Missing dependencies for SOCKS support" in check["detail"], check["detail"]
