@@ -29,14 +29,14 @@ def budget(timeout):
 def _pip_view(ctx, python, urls, deadline):
     """pip's answer (child process), else the same derived from its files and the variables."""
     from sd_doctor.probes import downloads as dl
-    from sd_doctor.probes import proxies as px
+    from sd_doctor.probes import pip_config
 
     variables = ctx.launch["variables"]
     answer = dl.ask_pip(python, urls, variables, max(0.2, deadline - time.monotonic()))
     if answer.get("error") or "config" not in answer:
         site = None
-        files = px.pip_config_files(ctx.platform, variables, site)
-        answer["config"] = dl.read_config_files(files, variables)
+        files = pip_config.pip_config_files(ctx.platform, variables, site)
+        answer["config"] = pip_config.read_config_files(files, variables)
         answer["how"] = "files"
     else:
         answer["how"] = "pip"

@@ -154,7 +154,7 @@ def probe(ctx):
                   "next_free": None, "excluded_ranges": None})
     bind_address = address
     if address not in ("0.0.0.0", "::") and not _is_ip(address):
-        from sd_doctor.probes.proxies import resolve_bounded
+        from sd_doctor.probes.proxy_reach import resolve_bounded
 
         found, error = resolve_bounded(address, port or 0, start + max(0.2, min(2.0, ctx.timeout - 0.3)))
         if error or not found:
