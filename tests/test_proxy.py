@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import cli_env, make_webui, run_cli, run_json
+from conftest import cli_env, make_webui, run_cli, run_json, text_of
 from net_servers import GitHttpServer, Tarpit, Tinyproxy, free_port, launch_utils_text, make_repo
 from sd_doctor.probes import proxies
 from sd_doctor.checks import proxy as proxy_check
@@ -50,13 +50,6 @@ def run_check(webui, env, timeout=3.0, offline=False):
     start = time.monotonic()
     facts = proxy_check.probe(ctx)
     return facts, proxy_check.judge(facts), time.monotonic() - start
-
-
-def text_of(finding, lang="en"):
-    """The finding's lines and advice in English; the Chinese rendering must work too (every message is a T)."""
-    if lang == "en":
-        text_of(finding, "zh")
-    return "\n".join(m.render(lang) for _, m in finding.lines) + "\n" + "\n".join(a.render(lang) for a in finding.advice)
 
 
 def test_no_proxy_at_all(tmp_path):
