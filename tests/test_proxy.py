@@ -167,10 +167,12 @@ def test_no_proxy_gap_end_to_end(tmp_path):
     c = checks["proxy"]
     assert c["status"] == "warn"
     assert "NO_PROXY does not list localhost, 127.0.0.1, ::1" in c["detail"]
-    line = "export NO_PROXY='intranet.local,localhost,127.0.0.1,::1' no_proxy='intranet.local,localhost,127.0.0.1,::1'"
-    assert any(line in a for a in c["advice"])
+    # The lines --fix writes (formats/sh.py), both spellings: bash keeps them apart.
+    lines = ("export NO_PROXY=intranet.local,localhost,127.0.0.1,::1\n"
+             "export no_proxy=intranet.local,localhost,127.0.0.1,::1")
+    assert any("Put these lines in webui-user.sh:\n" + lines in a for a in c["advice"])
     # The advice, run in bash where the lowercase no_proxy is already set, really makes Python bypass the proxy.
-    advice = [a for a in c["advice"] if "export NO_PROXY=" in a][0].splitlines()[-1]
+    advice = [a for a in c["advice"] if "export NO_PROXY=" in a][0].split(":\n", 1)[1].replace("\n", " && ")
     check = ("import urllib.request as u, sys; sys.exit(0 if all(u.proxy_bypass_environment(h) for h in "
              "('localhost', '127.0.0.1')) else 1)")
     done = subprocess.run(["bash", "-c", advice + ' && "$0" -c "$1"', sys.executable, check], env=env, timeout=30)
@@ -206,10 +208,10 @@ def test_windows_registry_proxy_dead():
     assert "Internet Options > Connections > LAN settings" in text
     assert finding.proposals == {"NO_PROXY": "localhost,127.0.0.1,::1", "HTTP_PROXY": "http://127.0.0.1:7890",
                                  "HTTPS_PROXY": "http://127.0.0.1:7890"}
-    assert "Put this line in webui-user.bat:\nset \"NO_PROXY=localhost,127.0.0.1,::1\"" in text
+    assert "Put this line in webui-user.bat:\nset NO_PROXY=localhost,127.0.0.1,::1\n" in text
     facts = registry_facts("127.0.0.1:7890", {"tcp": "refused", "detail": "refused"})
     facts["settings_file"] = "webui.settings.bat"  # the file webui.bat reads last, where the writer puts NO_PROXY
-    assert "Put this line in webui.settings.bat:\nset \"NO_PROXY=" in text_of(proxy_check.judge(facts))
+    assert "Put this line in webui.settings.bat:\nset NO_PROXY=" in text_of(proxy_check.judge(facts))
 
 
 def test_windows_registry_socks_only_is_socks4():

@@ -10,6 +10,7 @@ and the time the whole wheel would take.
 import time
 
 from sd_doctor.checks._common import settings_file
+from sd_doctor.checks._settings_lines import put_line
 from sd_doctor.core.finding import Finding
 from sd_doctor.core.redact import redact
 from sd_doctor.core.text import T
@@ -210,8 +211,7 @@ def _problem(e, timeout):
 
 
 def _set_line(facts, name, value):
-    line = ("set %s=%s" if facts["platform"] == "windows" else "export %s=%s") % (name, value)
-    return T("put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}", f=facts.get("settings_file"), l=line)
+    return put_line(facts["platform"], facts.get("settings_file"), name, value)
 
 
 def _mirror_advice(facts, e):

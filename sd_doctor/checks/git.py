@@ -9,6 +9,7 @@ import os
 import time
 
 from sd_doctor.checks._common import delete_folder_command, settings_file
+from sd_doctor.checks._settings_lines import put_line
 from sd_doctor.core.finding import Finding
 from sd_doctor.core.redact import redact
 from sd_doctor.core.text import T
@@ -89,14 +90,6 @@ def probe(ctx):
 
 
 # -- judging -----------------------------------------------------------------------------------------------------
-
-def _settings_line(platform, name, value, where=None):
-    if platform == "windows":
-        return T("put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}", f=where or "webui-user.bat",
-                 l="set %s=%s" % (name, value))
-    return T("put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}", f=where or "webui-user.sh",
-             l="export %s=%s" % (name, value))
-
 
 def _install_git_advice(platform):
     if platform == "windows":
@@ -300,7 +293,7 @@ def _judge_repo(f, platform, repo, timeout, offline, where=None):
               "Stable Diffusion 仓库 {u} 已不存在或要求身份验证（默认仓库已于 2025 年 12 月被删除，#17204）："
               "安装会停在 \"Couldn't clone Stable Diffusion\"。", u=url),
             T("Use the maintainers' mirror: {l}", "改用维护者提供的镜像：{l}",
-              l=_settings_line(platform, SD_REPO_VAR, SD_MIRROR, where)))
+              l=put_line(platform, where, SD_REPO_VAR, SD_MIRROR)))
         f.proposals[SD_REPO_VAR] = SD_MIRROR
         return
     if remote is None or state == "reachable":
@@ -311,7 +304,7 @@ def _judge_repo(f, platform, repo, timeout, offline, where=None):
         add(T("Repository {u} ({v}) is gone or asks for credentials{d}.", "仓库 {u}（{v}）已不存在或要求身份验证{d}。",
               u=url, v=repo["url_var"], d=_detail(remote)),
             T("Point {v} at a working copy of it: {l}", "把 {v} 指向一个可用的副本：{l}", v=repo["url_var"],
-              l=_settings_line(platform, repo["url_var"], "<URL>", where)))
+              l=put_line(platform, where, repo["url_var"], "<URL>")))
         return
     if not needs_network:
         f.ok(T("{u} is unreachable ({r}), but {w} is already cloned at its pinned commit.",

@@ -10,6 +10,7 @@ import time
 
 from sd_doctor.checks import _proxy_sources as sources
 from sd_doctor.checks._common import settings_file
+from sd_doctor.checks._settings_lines import put_lines, settings_line
 from sd_doctor.core.finding import Finding
 from sd_doctor.core.text import T
 
@@ -160,9 +161,7 @@ def _fix_advice(entry, platform, fixed):
     if origin == "pip":
         return T("Write it with a scheme: python -m pip config set {n} {u}", "加上协议头：python -m pip config set {n} {u}",
                  n=name, u=fixed)
-    if platform == "windows":
-        return T("Write it with a scheme: set {n}={u}", "加上协议头：set {n}={u}", n=name, u=fixed)
-    return T("Write it with a scheme: export {n}={u}", "加上协议头：export {n}={u}", n=name, u=fixed)
+    return T("Write it with a scheme: {l}", "加上协议头：{l}", l=settings_line(platform, name, fixed))
 
 
 def _reach_problem(reach, timeout):
@@ -309,11 +308,9 @@ def _judge_no_proxy(f, facts):
              "the proxy and fails with \"When localhost is not accessible, a shareable link must be created\" (#9089).",
              "已启用代理，但 NO_PROXY 中没有 {m}：gradio 检查本地服务器时会经过代理而失败，报 \"When localhost is not "
              "accessible, a shareable link must be created\"（#9089）。", m=", ".join(missing)),
-           T("Put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}",
-             f=facts.get("settings_file") or ("webui-user.bat" if platform == "windows" else "webui-user.sh"),
-             # bash keeps no_proxy and NO_PROXY apart and Python reads the lowercase one first: set both there.
-             l=('set "NO_PROXY=%s"' % new_value) if platform == "windows" else
-             ("export NO_PROXY=%s no_proxy=%s" % (_sh_quote(new_value), _sh_quote(new_value)))))
+           # bash keeps no_proxy and NO_PROXY apart and Python reads the lowercase one first: set both there.
+           put_lines(platform, facts.get("settings_file"), [("NO_PROXY", new_value)] + (
+               [("no_proxy", new_value)] if platform != "windows" else []), sentence=True))
     f.proposals["NO_PROXY"] = new_value
     registry_only = all(e["origin"] == "registry" for e in active)
     if registry_only:
@@ -327,11 +324,6 @@ def _judge_no_proxy(f, facts):
                    "to that proxy so downloads keep using it.",
                    "设置 NO_PROXY 后 Python 将不再读取 Windows 代理设置；请同时把 HTTP_PROXY 和 HTTPS_PROXY 设为该代理，"
                    "以便下载仍然经过它。"))
-
-
-def _sh_quote(value):
-    """A value as one bash word: single quotes (nothing in them is special)."""
-    return "'" + value.replace("'", "'\\''") + "'"
 
 
 def _registry_url(entry):

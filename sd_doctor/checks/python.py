@@ -73,13 +73,13 @@ def _judge_active_venv(f, facts):
 def _setting_line(platform, path):
     """The line to put in the settings file: PYTHON is used unquoted by webui.bat, so a path with spaces carries
     its own quotes (webui-facts.md §1)."""
+    from sd_doctor.checks._settings_lines import settings_line
+
     if platform == "windows":
         from sd_doctor.formats.bat import python_value
 
-        return "set PYTHON=%s" % python_value(path)
-    import shlex
-
-    return "python_cmd=%s" % shlex.quote(path)
+        return settings_line(platform, "PYTHON", python_value(path))
+    return settings_line(platform, "python_cmd", path)
 
 
 def _settings_file(platform):
