@@ -213,8 +213,8 @@ def _gtx16(draft, vendor, name):
     else:
         for flag, values in (("--precision", ["full"]), ("--no-half", [])):
             draft.planned.append((flag, values, T("{n}: GTX 16xx needs full precision (this version cannot "
-                                                  "upcast sampling)", "{n}：GTX 16xx 需要全精度（此版本不支持 "
-                                                  "upcast sampling）", n=name)))
+                                                  "upcast sampling)", "{n}：GTX 16xx 需要全精度（此版本没有 "
+                                                  "--upcast-sampling 参数）", n=name)))
     draft.planned.append(("--no-half-vae", [], T("{n}: keep the VAE in full precision (GTX 16xx black images)",
                                                  "{n}：VAE 保持全精度（避免 GTX 16xx 黑图）", n=name)))
 
