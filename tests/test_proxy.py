@@ -72,6 +72,24 @@ def test_scheme_problems_in_environment_and_pip(tmp_path):
     assert "python -m pip config unset global.proxy" in text
 
 
+def test_pip_files_are_read_directly_when_pip_cannot_answer(tmp_path):
+    """No Python to ask: pip's files and PIP_PROXY are read by the one pip-config reader (probes/pip_config.py),
+    the same one the downloads check uses; an empty proxy line is no proxy."""
+    pip_conf = tmp_path / "pip.conf"
+    pip_conf.write_text("[global]\nproxy = socks4://127.0.0.1:1080\n[install]\nproxy =\n[download]\nindex-url = x\n")
+    env = env_with(tmp_path, {"PIP_CONFIG_FILE": str(pip_conf), "PIP_PROXY": "127.0.0.1:3128",
+                              "python_cmd": str(tmp_path / "no-such-python")})
+    env["PATH"] = str(tmp_path / "empty-bin")
+    facts, finding, _ = run_check(make_webui(str(tmp_path / "w")), env, offline=True)
+    assert facts["pip_source"] == "files"
+    pip = sorted((e["name"], e["parsed"]["value"]) for e in facts["entries"] if e["origin"] == "pip")
+    assert pip == [(":env:.proxy", "127.0.0.1:3128"), ("global.proxy", "socks4://127.0.0.1:1080")]
+    text = text_of(finding)
+    assert "pip's global.proxy = socks4://127.0.0.1:1080: the socks4:// scheme is not supported" in text
+    # PIP_PROXY is a variable: the fix is a line for the settings file (pip config cannot set it), exported for pip
+    assert "Write it with a scheme: export PIP_PROXY=http://127.0.0.1:3128" in text
+
+
 def test_dead_proxy_and_git_config(tmp_path):
     dead = free_port()
     (tmp_path / "gitconfig").write_text("[http]\n\tproxy = http://127.0.0.1:%d\n[https]\n\tproxy = http://x:1\n" % dead)

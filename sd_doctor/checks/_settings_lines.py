@@ -10,14 +10,17 @@ def default_file(platform_name):
     return "webui-user.bat" if platform_name == "windows" else "webui-user.sh"
 
 
-def settings_line(platform_name, name, value):
-    """The line that sets ``name`` to ``value`` in the platform's settings file."""
+def settings_line(platform_name, name, value, export=False):
+    """The line that sets ``name`` to ``value`` in the platform's settings file. ``export``: the variable is for the
+    web UI's child processes (a proxy, a ROCm override), so bash must export it even where --fix never writes it
+    (formats.sh exports the names it writes; webui.sh's own variables stay unexported)."""
     try:
         if platform_name == "windows":
             return bat.set_line(name, value)
-        return sh.assignment_line(name, value)
+        line = sh.assignment_line(name, value)
     except (bat.UnsafeValue, sh.UnsafeValue):  # a value --fix refuses too: shown as it is, for a human to judge
         return ("set %s=%s" if platform_name == "windows" else "%s=%s") % (name, value)
+    return "export " + line if export and not line.startswith("export ") else line
 
 
 def put_lines(platform_name, where, pairs, sentence=False):

@@ -158,10 +158,11 @@ def _fix_advice(entry, platform, fixed):
         # Never a line that, pasted, sets the password to '***': name the user's own URL instead.
         return T("Write it with a scheme: put http:// in front of your proxy URL in {n} (keep your user name and "
                  "password as they are).", "加上协议头：在 {n} 中你的代理地址前加上 http://（用户名和密码保持不变）。", n=name)
-    if origin == "pip":
+    if origin == "pip" and not name.startswith(":env:"):
         return T("Write it with a scheme: python -m pip config set {n} {u}", "加上协议头：python -m pip config set {n} {u}",
                  n=name, u=fixed)
-    return T("Write it with a scheme: {l}", "加上协议头：{l}", l=settings_line(platform, name, fixed))
+    name = "PIP_PROXY" if origin == "pip" else name  # pip's :env:.proxy is the PIP_PROXY variable
+    return T("Write it with a scheme: {l}", "加上协议头：{l}", l=settings_line(platform, name, fixed, export=True))
 
 
 def _reach_problem(reach, timeout):
