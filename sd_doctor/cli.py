@@ -274,6 +274,21 @@ def list_checks(lang):
     return EXIT_OK
 
 
+def _webui_dir(given):
+    """The web UI folder given on the command line, absolute; a one-line error when it cannot be one."""
+    try:
+        given = os.path.expanduser(given)
+        webui_dir = given if os.path.isabs(given) else os.path.join(os.getcwd(), given)
+        webui_dir = os.path.normpath(webui_dir)
+    except OSError:  # getcwd() of a deleted folder
+        raise UserError(T("the current folder no longer exists (it was deleted or moved); cd to the web UI folder and "
+                          "run again", "当前文件夹已不存在（被删除或移动）；请 cd 到 web UI 文件夹后重新运行"))
+    if os.path.exists(webui_dir) and not os.path.isdir(webui_dir):
+        raise UserError(T("{p} exists but is not a folder; give the web UI folder", "{p} 存在但不是文件夹；请给出 web UI 文件夹",
+                          p=webui_dir))
+    return webui_dir
+
+
 def run(args, host, lang):
     from sd_doctor.core.context import Context, Options
     from sd_doctor.core.finding import CRASH, ERROR
@@ -289,16 +304,7 @@ def run(args, host, lang):
     if args.check and args.fix:
         raise UserError(T("--fix needs every check (the settings depend on all of them); leave out --check",
                           "--fix 需要运行全部检查（启动设置取决于所有检查项）；请去掉 --check", ))
-    try:
-        given = os.path.expanduser(args.webui_dir)
-        webui_dir = given if os.path.isabs(given) else os.path.join(os.getcwd(), given)
-        webui_dir = os.path.normpath(webui_dir)
-    except OSError:  # getcwd() of a deleted folder
-        raise UserError(T("the current folder no longer exists (it was deleted or moved); cd to the web UI folder and "
-                          "run again", "当前文件夹已不存在（被删除或移动）；请 cd 到 web UI 文件夹后重新运行"))
-    if os.path.exists(webui_dir) and not os.path.isdir(webui_dir):
-        raise UserError(T("{p} exists but is not a folder; give the web UI folder", "{p} 存在但不是文件夹；请给出 web UI 文件夹",
-                          p=webui_dir))
+    webui_dir = _webui_dir(args.webui_dir)
     options = Options(fix=args.fix, json=args.json, lang=lang, offline=args.offline,
                       timeout=args.timeout, verbose=args.verbose, resolution=args.resolution, oom=args.oom,
                       no_venv=args.no_venv)

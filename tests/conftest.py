@@ -70,6 +70,16 @@ def write_fake_python(folder, name, version="3.10.6", bits=64, exit_code=0, exec
     return path
 
 
+def text_of(finding, lang="en"):
+    """A finding's lines and advice rendered in ``lang``, one per line (the one such helper of the tests). Rendering
+    in English renders the Chinese too, so a message whose Chinese text cannot be formatted fails the test."""
+    from sd_doctor.core.text import render
+
+    if lang == "en":
+        text_of(finding, "zh")
+    return "\n".join(render([m for _, m in finding.lines] + list(finding.advice), lang))
+
+
 def make_webui(root, files=None, bat_generation="1.7+"):
     """A minimal web UI checkout: launch.py, webui.sh, webui.bat of the given generation, plus ``files``."""
     os.makedirs(root, exist_ok=True)

@@ -6,17 +6,12 @@ import shlex
 
 import pytest
 
-from conftest import copy_corpus, run_json
+from conftest import copy_corpus, run_json, text_of
 from dists import write_dist
 from test_venv_packages import install_torch
 from test_venv_check import PY310, judge_dir, make_venv
 
-from sd_doctor.core.text import render
 from sd_doctor.probes import clip_install
-
-
-def text(f, lang="en"):
-    return "\n".join(render(f.detail_lines() + f.advice, lang))
 
 
 @pytest.mark.parametrize("corpus, isolated", [("a1111-2024-02-26-v1.8", True), ("forge-2025-06-26", True),
@@ -51,21 +46,21 @@ def test_first_start_warns_with_the_exact_commands(tmp_path):
     f = judge_dir(webui)
     venv = os.path.join(webui, "venv")
     py = shlex.quote(os.path.join(venv, "bin", "python"))
-    out = text(f)
-    assert f.status == "warn" and "Couldn't install clip" in out and "pkg_resources" in text(f, "zh")
+    out = text_of(f)
+    assert f.status == "warn" and "Couldn't install clip" in out and "pkg_resources" in text_of(f, "zh")
     package = clip_install.describe(webui, {})["package"]
     assert "-m venv %s" % shlex.quote(venv) in out
     assert '%s -m pip install "setuptools<81" wheel' % py in out
     assert "%s -m pip install --no-build-isolation %s" % (py, shlex.quote(package)) in out
     assert "checkout dev" in out  # A1111: the dev branch's fix
     own = judge_dir(webui, environ={"CLIP_PACKAGE": "/srv/wheels/CLIP.zip"})
-    assert "--no-build-isolation /srv/wheels/CLIP.zip" in text(own)
+    assert "--no-build-isolation /srv/wheels/CLIP.zip" in text_of(own)
 
 
 def test_forge_gets_no_dev_branch_advice_and_skip_install_no_warning(tmp_path):
     webui = copy_corpus("forge-2025-06-26", str(tmp_path / "webui"))
     f = judge_dir(webui)
-    assert f.status == "warn" and "checkout dev" not in text(f)
+    assert f.status == "warn" and "checkout dev" not in text_of(f)
     assert judge_dir(webui, environ={"COMMANDLINE_ARGS": "--skip-install"}).status == "ok"
     assert judge_dir(dev_branch_copy(tmp_path / "dev")).status == "ok"
 
@@ -78,7 +73,7 @@ def test_clip_already_in_the_venv(tmp_path):
     assert judge_dir(webui).status == "warn"
     install_torch(site, "2.1.2+cu121", "12.1")
     write_dist(site, "clip", "1.0", files={"clip/__init__.py": ""})
-    assert judge_dir(webui).status == "ok", text(judge_dir(webui))
+    assert judge_dir(webui).status == "ok", text_of(judge_dir(webui))
 
 
 def test_cli_reports_the_wall_in_both_languages(tmp_path):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import cli_env, make_webui, run_json
+from conftest import cli_env, make_webui, run_json, text_of
 from net_servers import GitHttpServer, Tarpit, Tinyproxy, free_port, git, launch_utils_text, make_repo
 from sd_doctor.checks import git as git_check
 from sd_doctor.core.context import Context, Options
@@ -70,13 +70,6 @@ def run_check(webui, env, timeout=5.0, offline=False):
 
 def repo_facts(facts, var):
     return [r for r in facts["repos"] if r["url_var"] == var][0]
-
-
-def text_of(finding, lang="en"):
-    """The finding's lines and advice in English; the Chinese rendering must work too (every message is a T)."""
-    if lang == "en":
-        text_of(finding, "zh")
-    return "\n".join(m.render(lang) for _, m in finding.lines) + "\n" + "\n".join(a.render(lang) for a in finding.advice)
 
 
 def test_remotes_from_launch_utils_and_deleted_stable_diffusion(tmp_path, server):

@@ -242,7 +242,7 @@ def test_driver_too_old_for_cuda_12(results):
     assert "470.82.01 is too old" in check["detail"] and "525.60.13" in check["detail"]
     assert "launch_utils.py" in check["detail"]  # where the CUDA 12.1 build came from
     assert any("Update the NVIDIA driver to 525.60.13" in a for a in check["advice"])
-    assert any('export TORCH_INDEX_URL="%s/cu118"' % INDEX in a for a in check["advice"])
+    assert any("export TORCH_INDEX_URL=%s/cu118" % INDEX in a for a in check["advice"])  # the line --fix writes
 
 
 def test_rtx_50_needs_a_cuda_12_8_torch(results):
@@ -250,7 +250,7 @@ def test_rtx_50_needs_a_cuda_12_8_torch(results):
     assert check["status"] == "error"
     assert "compute capability 12.0" in check["detail"] and "2.1.2+cu121" in check["detail"]
     advice = "\n".join(check["advice"])
-    assert 'export TORCH_COMMAND="pip install torch torchvision --index-url %s/cu128"' % INDEX in advice
+    assert "export TORCH_COMMAND='pip install torch torchvision --index-url %s/cu128'" % INDEX in advice
     # an unpinned TORCH_COMMAND is satisfied by the torch already there: the venv must go (renamed aside by --fix)
     assert "rm -rf " in advice and os.path.join("webui", "venv") in advice
 
@@ -398,7 +398,7 @@ def test_old_driver_with_torch_installed_also_needs_a_reinstall():
              "installed": {"version": "2.1.2+cu121", "cuda": "12.1"}, "reinstall": False}
     f = gpu.judge(nvidia_facts("470.82.01", torch=torch, platform="linux"))
     advice = "\n".join(render(f.advice, "en"))
-    assert f.status == "error" and 'export TORCH_INDEX_URL="%s/cu118"' % INDEX in advice
+    assert f.status == "error" and "export TORCH_INDEX_URL=%s/cu118" % INDEX in advice
     assert "--reinstall-torch" in advice and "--reinstall-torch" in "\n".join(render(f.advice, "zh"))
     torch = dict(torch, source="launch_utils.py", installed=None, detail="cu121")
     assert "--reinstall-torch" not in "\n".join(render(gpu.judge(nvidia_facts("470.82.01", torch=torch)).advice, "en"))

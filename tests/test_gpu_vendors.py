@@ -6,11 +6,10 @@ import os
 
 import pytest
 
-from conftest import copy_corpus
+from conftest import copy_corpus, text_of
 from nvml_stub.build import GB
 
 from sd_doctor.checks import gpu
-from sd_doctor.core.text import render
 from sd_doctor.host.linux import drm_adapters
 from sd_doctor.launcher import cmd_args
 
@@ -44,10 +43,6 @@ def amd_facts(platform, adapter, **kw):
     return facts
 
 
-def text(f, lang="en"):
-    return "\n".join(render(f.detail_lines(), lang) + render(f.advice, lang))
-
-
 @pytest.mark.parametrize("device_id, target, gfx, override", [
     ("0x73df", 100301, "gfx1031", "10.3.0"), ("0x73bf", 100300, "gfx1030", None),
     ("0x747e", 110001, "gfx1101", "11.0.0"), ("0x744c", 110000, "gfx1100", None),
@@ -58,18 +53,18 @@ def test_linux_amd_gfx_target_from_sysfs_and_the_override(tmp_path, device_id, t
     assert device_id in adapters[0]["name"]
     f = gpu.judge(amd_facts("linux", adapters[0]))
     if override:
-        assert f.status == "warn" and "export HSA_OVERRIDE_GFX_VERSION=%s" % override in text(f)
-        assert "HSA_OVERRIDE_GFX_VERSION" in text(f, "zh")
+        assert f.status == "warn" and "export HSA_OVERRIDE_GFX_VERSION=%s" % override in text_of(f)
+        assert "HSA_OVERRIDE_GFX_VERSION" in text_of(f, "zh")
         done = gpu.judge(amd_facts("linux", adapters[0], hsa_override=override))
-        assert done.status == "ok", text(done)
+        assert done.status == "ok", text_of(done)
     else:
-        assert f.status == "ok" and "ROCm" in text(f)
+        assert f.status == "ok" and "ROCm" in text_of(f)
 
 
 def test_linux_amd_with_a_cuda_torch_command():
     adapter = {"name": "AMD GPU 0x73bf (card1)", "vendor": "amd", "vram_total": 16 * GB, "gfx": "gfx1030"}
     f = gpu.judge(amd_facts("linux", adapter, torch={"kind": "cuda", "cuda": "12.1", "source": "TORCH_COMMAND"}))
-    assert f.status == "warn" and "CUDA build" in text(f) and "TORCH_COMMAND" in text(f)
+    assert f.status == "warn" and "CUDA build" in text_of(f) and "TORCH_COMMAND" in text_of(f)
 
 
 @pytest.mark.parametrize("flavour, fork", [("a1111", "lshqqytiger/stable-diffusion-webui-amdgpu\n"),
@@ -77,7 +72,7 @@ def test_linux_amd_with_a_cuda_torch_command():
 def test_windows_amd_names_the_fork_of_its_flavour(flavour, fork):
     adapter = {"name": "AMD Radeon RX 7800 XT", "vendor": "amd", "vram_total": 16 * GB, "source": "registry"}
     f = gpu.judge(amd_facts("windows", adapter, flavour=flavour))
-    assert f.status == "warn" and (fork.strip() + " " in text(f) or fork.strip() + "（" in text(f, "zh"))
+    assert f.status == "warn" and (fork.strip() + " " in text_of(f) or fork.strip() + "（" in text_of(f, "zh"))
     assert gpu.judge(amd_facts("windows", adapter, flavour=flavour, directml_fork=True)).status == "ok"
 
 
@@ -93,6 +88,6 @@ def test_intel_gets_use_ipex_where_the_real_cmd_args_declares_it(tmp_path, corpu
              "commandline_args": []}
     f = gpu.judge(facts)
     assert f.status == "warn"
-    assert ("Add --use-ipex" in text(f)) is declared
+    assert ("Add --use-ipex" in text_of(f)) is declared
     if declared:
         assert gpu.judge(dict(facts, commandline_args=["--use-ipex"])).status == "ok"

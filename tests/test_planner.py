@@ -319,3 +319,60 @@ def test_wrapper_with_a_skipped_gpu_check(tmp_path):
 def test_wrapper_refuses_unsplittable_args(tmp_path):
     ctx = _ctx(tmp_path, '--ckpt-dir "D:\\models\\"')
     assert plan(ctx, {"gpu": _gpu()}) is None
+
+
+# -- mutations that once survived the suite (issue 15) ------------------------------------------------------------
+
+# --oom never plans below the start rung: a card whose start rung is above "current + 1" goes to the start rung.
+OOM_FROM_BELOW_THE_START = [
+    (4.0, "sd1", 768, [], LOW_SPLIT),  # 4 GB above 640 px starts at --lowvram; --oom from no flags stays there
+    (4.0, "sd1", 768, MED, LOW_SPLIT),
+    (2.0, "sd1", 512, [], LOW_SPLIT),
+    (6.0, "sdxl", 1024, [], LOW_SPLIT),
+    (6.0, "sd1", 1024, [], MED_SPLIT),  # start rung 2, current 0: rung 2, not 1
+]
+
+
+@pytest.mark.parametrize("gib, family, res, current, expected", OOM_FROM_BELOW_THE_START)
+def test_oom_never_plans_below_the_start_rung(gib, family, res, current, expected):
+    p = plan_flags(int(gib * GB), "nvidia", RTX, res, family, "a1111", "1.10.1", None, list(current), True)
+    assert flags(p) == expected
+
+
+# The "under 4 GB" band ends at 3.5 GiB: a 4 GB card reporting a little less (or exactly 4 GiB) is a 4 GB card.
+UNDER_4_GB_BOUND = [
+    (4 * GB, MED),
+    (4 * GB - 1, MED),
+    (int(3.5 * GB), MED),  # the bound itself belongs to the 4 GB band
+    (int(3.5 * GB) - 1, LOW_SPLIT),  # just under it: the "under 4 GB" band
+]
+
+
+@pytest.mark.parametrize("vram, expected", UNDER_4_GB_BOUND)
+def test_under_4_gb_bound(vram, expected):
+    p = plan_flags(vram, "nvidia", RTX, 512, "sd1", "a1111", "1.10.1", None, [], False)
+    assert flags(p) == expected
+
+
+def test_sdxl_barely_fits_note_only_under_the_bound():
+    under = plan_flags(int(3.5 * GB) - 1, "nvidia", RTX, 1024, "sdxl", "a1111", "1.10.1", None, [], False)
+    at = plan_flags(int(3.5 * GB), "nvidia", RTX, 1024, "sdxl", "a1111", "1.10.1", None, [], False)
+    assert "SDXL barely fits" in text(under)
+    assert "SDXL barely fits" not in text(at)
+
+
+# The 12 GB SDXL row: nothing up to 1536 px, --medvram-sdxl above; the band runs from 9.5 to 14 GiB.
+SDXL_12_GB_ROW = [
+    (12 * GB, 1536, []),
+    (12 * GB, 1537, XL),
+    (int(9.5 * GB), 1536, []),  # the band's lower bound is in it
+    (int(9.5 * GB) - 1, 1536, XL_SPLIT),  # just under: the 8 GB row (above 1024 px: rung 2)
+    (int(14 * GB) - 1, 2048, XL),  # just under the upper bound: still the 12 GB row
+    (int(14 * GB), 2048, []),  # 14 GiB: the 16 GB+ row
+]
+
+
+@pytest.mark.parametrize("vram, res, expected", SDXL_12_GB_ROW)
+def test_sdxl_12_gb_row(vram, res, expected):
+    p = plan_flags(vram, "nvidia", RTX, res, "sdxl", "a1111", "1.10.1", None, [], False)
+    assert flags(p) == expected

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import cli_env, make_webui, run_json
+from conftest import cli_env, make_webui, run_json, text_of
 from sd_doctor.checks import port as port_check
 from sd_doctor.core.context import Context, Options
 
@@ -49,13 +49,6 @@ def check(tmp_path, env_extra, offline=False):
     ctx = Context(webui, Options(timeout=3.0, offline=offline), environ=cli_env(env_extra))
     facts = port_check.probe(ctx)
     return facts, port_check.judge(facts)
-
-
-def text_of(finding, lang="en"):
-    """The finding's lines and advice in English; the Chinese rendering must work too (every message is a T)."""
-    if lang == "en":
-        text_of(finding, "zh")
-    return "\n".join(m.render(lang) for _, m in finding.lines) + "\n" + "\n".join(a.render(lang) for a in finding.advice)
 
 
 def test_pinned_busy_port_is_an_error_that_names_the_process(tmp_path, holder):

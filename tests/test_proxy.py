@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import cli_env, make_webui, run_cli, run_json
+from conftest import cli_env, make_webui, run_cli, run_json, text_of
 from net_servers import GitHttpServer, Tarpit, Tinyproxy, free_port, launch_utils_text, make_repo
 from sd_doctor.probes import proxies
 from sd_doctor.checks import proxy as proxy_check
@@ -52,13 +52,6 @@ def run_check(webui, env, timeout=3.0, offline=False):
     return facts, proxy_check.judge(facts), time.monotonic() - start
 
 
-def text_of(finding, lang="en"):
-    """The finding's lines and advice in English; the Chinese rendering must work too (every message is a T)."""
-    if lang == "en":
-        text_of(finding, "zh")
-    return "\n".join(m.render(lang) for _, m in finding.lines) + "\n" + "\n".join(a.render(lang) for a in finding.advice)
-
-
 def test_no_proxy_at_all(tmp_path):
     facts, finding, _ = run_check(make_webui(str(tmp_path / "w")), env_with(tmp_path, {}))
     assert finding.status == "ok" and facts["entries"] == []
@@ -77,6 +70,24 @@ def test_scheme_problems_in_environment_and_pip(tmp_path):
     assert "export HTTP_PROXY=http://127.0.0.1:%d" % port in text
     assert "pip's global.proxy = socks4://127.0.0.1:1080: the socks4:// scheme is not supported" in text
     assert "python -m pip config unset global.proxy" in text
+
+
+def test_pip_files_are_read_directly_when_pip_cannot_answer(tmp_path):
+    """No Python to ask: pip's files and PIP_PROXY are read by the one pip-config reader (probes/pip_config.py),
+    the same one the downloads check uses; an empty proxy line is no proxy."""
+    pip_conf = tmp_path / "pip.conf"
+    pip_conf.write_text("[global]\nproxy = socks4://127.0.0.1:1080\n[install]\nproxy =\n[download]\nindex-url = x\n")
+    env = env_with(tmp_path, {"PIP_CONFIG_FILE": str(pip_conf), "PIP_PROXY": "127.0.0.1:3128",
+                              "python_cmd": str(tmp_path / "no-such-python")})
+    env["PATH"] = str(tmp_path / "empty-bin")
+    facts, finding, _ = run_check(make_webui(str(tmp_path / "w")), env, offline=True)
+    assert facts["pip_source"] == "files"
+    pip = sorted((e["name"], e["parsed"]["value"]) for e in facts["entries"] if e["origin"] == "pip")
+    assert pip == [(":env:.proxy", "127.0.0.1:3128"), ("global.proxy", "socks4://127.0.0.1:1080")]
+    text = text_of(finding)
+    assert "pip's global.proxy = socks4://127.0.0.1:1080: the socks4:// scheme is not supported" in text
+    # PIP_PROXY is a variable: the fix is a line for the settings file (pip config cannot set it), exported for pip
+    assert "Write it with a scheme: export PIP_PROXY=http://127.0.0.1:3128" in text
 
 
 def test_dead_proxy_and_git_config(tmp_path):
@@ -174,10 +185,12 @@ def test_no_proxy_gap_end_to_end(tmp_path):
     c = checks["proxy"]
     assert c["status"] == "warn"
     assert "NO_PROXY does not list localhost, 127.0.0.1, ::1" in c["detail"]
-    line = "export NO_PROXY='intranet.local,localhost,127.0.0.1,::1' no_proxy='intranet.local,localhost,127.0.0.1,::1'"
-    assert any(line in a for a in c["advice"])
+    # The lines --fix writes (formats/sh.py), both spellings: bash keeps them apart.
+    lines = ("export NO_PROXY=intranet.local,localhost,127.0.0.1,::1\n"
+             "export no_proxy=intranet.local,localhost,127.0.0.1,::1")
+    assert any("Put these lines in webui-user.sh:\n" + lines in a for a in c["advice"])
     # The advice, run in bash where the lowercase no_proxy is already set, really makes Python bypass the proxy.
-    advice = [a for a in c["advice"] if "export NO_PROXY=" in a][0].splitlines()[-1]
+    advice = [a for a in c["advice"] if "export NO_PROXY=" in a][0].split(":\n", 1)[1].replace("\n", " && ")
     check = ("import urllib.request as u, sys; sys.exit(0 if all(u.proxy_bypass_environment(h) for h in "
              "('localhost', '127.0.0.1')) else 1)")
     done = subprocess.run(["bash", "-c", advice + ' && "$0" -c "$1"', sys.executable, check], env=env, timeout=30)
@@ -213,10 +226,10 @@ def test_windows_registry_proxy_dead():
     assert "Internet Options > Connections > LAN settings" in text
     assert finding.proposals == {"NO_PROXY": "localhost,127.0.0.1,::1", "HTTP_PROXY": "http://127.0.0.1:7890",
                                  "HTTPS_PROXY": "http://127.0.0.1:7890"}
-    assert "Put this line in webui-user.bat:\nset \"NO_PROXY=localhost,127.0.0.1,::1\"" in text
+    assert "Put this line in webui-user.bat:\nset NO_PROXY=localhost,127.0.0.1,::1\n" in text
     facts = registry_facts("127.0.0.1:7890", {"tcp": "refused", "detail": "refused"})
     facts["settings_file"] = "webui.settings.bat"  # the file webui.bat reads last, where the writer puts NO_PROXY
-    assert "Put this line in webui.settings.bat:\nset \"NO_PROXY=" in text_of(proxy_check.judge(facts))
+    assert "Put this line in webui.settings.bat:\nset NO_PROXY=" in text_of(proxy_check.judge(facts))
 
 
 def test_windows_registry_socks_only_is_socks4():

@@ -53,13 +53,6 @@ def _fields(template):
     return set(f for _, f, _, _ in string.Formatter().parse(template) if f)
 
 
-def _words(template):
-    """English words of a template, outside placeholders, commands, URLs, paths and flags."""
-    text = re.sub(r"\{[^}]*\}", " ", template)
-    text = re.sub(r"\S*[/\\:.=_]\S*|--?\S+|\"[^\"]*\"|'[^']*'", " ", text)
-    return re.findall(r"[A-Za-z]{3,}", text)
-
-
 CATALOGUE = _catalogue()
 
 
@@ -67,26 +60,74 @@ def test_catalogue_is_found():
     assert len(CATALOGUE) > 80
 
 
-@pytest.mark.parametrize("where,en,zh", [("%s:%d" % (f, l), en, zh) for f, l, en, zh in CATALOGUE])
-def test_every_message_has_the_same_placeholders_in_both_languages(where, en, zh):
-    assert _fields(en) == _fields(zh), where
+# What an ASCII word run in a Chinese message may be: proper names and tool/program names, the names of things the
+# user sees in English (a git remote, a branch, an installer button, a Windows setting, a driver line), or an error
+# text a program prints in English. Everything else is an untranslated phrase.
+ZH_NAMES = {
+    "web", "Python", "python", "cpython", "pip", "torch", "venv", "git", "Git", "Git for Windows", "GitHub", "NVIDIA",
+    "CUDA", "ROCm", "Windows", "macOS", "Linux", "Apple", "Intel", "Intel Arc", "Microsoft Store", "Visual C",
+    "Hugging Face", "Stable Diffusion", "xformers", "gradio", "httpx", "bash", "shell", "cmd", "PowerShell",
+    "setuptools", "ensurepip", "PySocks", "PyPI", "pynvml", "nvidia-ml-py", "safetensors", "pickle", "sd-doctor",
+    "OneDrive", "Internet", "Game Ready", "Studio", "Blackwell", "WinError", "localhost", "pid", "root",
+    "origin",  # the git remote
+    "dev",  # the A1111 branch
+    "cert",  # pip's option
+    "home",  # the pyvenv.cfg key
+    "Path",  # the Windows variable's own spelling
+    "Modify",  # the Python installer's button
+    "repositories", "webui-user",  # folder and file names of the web UI
+    "No closing quotation",  # shlex's error text
+}
+# A command line shown in a message is code: from its first word to the end of the line (or the next Chinese text).
+_COMMAND = re.compile(r"(?<![\w-])(?:git|pip|python|sudo|brew|pyenv|netsh|reg|xcode-select|cd|export|set|unset|dir|"
+                      r"rmdir|rm|Remove-Item|nvidia-smi)\b[^\u3000-\u303f\uff00-\uffef\u4e00-\u9fff\n]*")
+_NOT_WORDS = [
+    re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|“[^”]*”"),  # a quoted text: what a program prints, in English
+    re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*"),  # a URL
+    re.compile(r"(?<![\w])--?[A-Za-z][\w-]*(=\S*)?"),  # a flag
+    re.compile(r"\S*[/\\]\S*|\S*\.(?:py|bat|sh|exe|dll|ini|conf|cfg|txt|pem|json|safetensors|ckpt|so|whl)\b|~\S*"),  # a path
+    re.compile(r"\*?\b[A-Za-z_][A-Za-z0-9]*(?:[._][A-Za-z0-9_]+)+\b|\*_\w+|\b[A-Z][A-Z0-9]*_[A-Z0-9_]*\b"),  # code names
+    re.compile(r"\b\d+\.x\b|\b[A-Z]{2,}[0-9]*\b|\b\w*\d\w*\b"),  # acronyms (GPU, VRAM), numbers, versions (1.x, 16xx)
+]
+_RUN = re.compile(r"[A-Za-z]+(?:[ \t-]+[A-Za-z]+)*")
 
 
-# Technical terms that are the same in both languages.
-NEUTRAL_WORDS = {"Python", "PATH", "git", "Git", "venv", "GPU", "RAM", "TEMP", "PYTHON", "GIT", "NO_PROXY", "pip",
-                 "torch", "cmd", "port", "gpu", "proxy", "NVIDIA", "CUDA", "Windows", "Linux", "macOS", "Forge",
-                 "Hugging", "Face", "Microsoft", "Store", "xformers", "webui", "bat", "exit", "code", "bit", "sudo",
-                 "apt", "install", "brew", "pyenv", "web", "python", "pid"}
+def _sample_zh(zh):
+    """The Chinese text with every placeholder filled with a sample value (a number: no ASCII word of its own)."""
+    kw = dict((f.split(".")[0].split("[")[0], 1) for f in _fields(zh))
+    try:
+        return T(zh, zh, **kw).render("zh")
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError):
+        return re.sub(r"\{[^}]*\}", "1", zh)
 
 
-@pytest.mark.parametrize("where,en,zh", [("%s:%d" % (f, l), en, zh) for f, l, en, zh in CATALOGUE])
-def test_every_sentence_is_translated(where, en, zh):
-    """A Chinese text with no Chinese in it is an untranslated English sentence (unless it is only names/data)."""
-    english = [w for w in _words(en) if w not in NEUTRAL_WORDS]
-    if CJK.search(zh):
-        return
-    assert not english or zh != en, (where, en)
-    assert not [w for w in _words(zh) if w not in NEUTRAL_WORDS], (where, zh)
+def _english_runs(text):
+    text = _NOT_WORDS[0].sub(" ", text)  # quotes first: a quoted error text may hold a command's name
+    text = _COMMAND.sub(" ", text)
+    for pattern in _NOT_WORDS[1:]:
+        text = pattern.sub(" ", text)
+    return [r for r in _RUN.findall(text) if r not in ZH_NAMES]
+
+
+def test_every_message_renders_in_chinese_without_untranslated_english():
+    """Every T(en, zh) of the package: the same placeholders in both texts, and the Chinese one, rendered with sample
+    values, holds no ASCII word run that is not a flag, path, URL, variable or code name, command or known name."""
+    wrong = []
+    for where, line, en, zh in CATALOGUE:
+        if _fields(en) != _fields(zh):
+            wrong.append("%s:%d placeholders differ: %r / %r" % (where, line, en, zh))
+            continue
+        runs = _english_runs(_sample_zh(zh))
+        if runs:
+            wrong.append("%s:%d %r in %r" % (where, line, runs, zh))
+    assert wrong == []
+
+
+def test_the_translation_test_sees_an_untranslated_phrase():
+    assert _english_runs(_sample_zh("显存 {g}：keeps only part of the model on the GPU")) == [
+        "keeps only part of the model on the"]
+    assert _english_runs(_sample_zh("此版本不支持 upcast sampling")) == ["upcast sampling"]
+    assert _english_runs(_sample_zh("运行 git pull 更新，或设置 --medvram、COMMANDLINE_ARGS、C:\\a\\b.bat")) == []
 
 
 # -- rendering --------------------------------------------------------------------------------------------------------

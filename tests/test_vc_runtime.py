@@ -3,8 +3,9 @@ them from Wine's registry: tests/test_windows_tier.py)."""
 
 import pytest
 
+from conftest import text_of
+
 from sd_doctor.checks import windows
-from sd_doctor.core.text import render
 
 DLLS = ("vcruntime140.dll", "vcruntime140_1.dll", "msvcp140.dll")
 
@@ -14,10 +15,6 @@ def facts(registry=None, dll_version="14.40.33810.0", missing=(), torch_version=
     return {"platform": "windows", "os": {"major": 10, "minor": 0, "build": 19045}, "long_paths_enabled": True,
             "memory": {"ram_total": 32 * 1024 ** 3, "swap_system_managed": True},
             "vc": {"runtime": {"registry": registry, "dlls": dlls}, "torch_version": torch_version}}
-
-
-def text(f, lang="en"):
-    return "\n".join(render(f.detail_lines() + f.advice, lang))
 
 
 @pytest.mark.parametrize("registry, dll_version, missing, torch_version, status", [
@@ -30,13 +27,13 @@ def text(f, lang="en"):
     (None, None, DLLS, "2.1.2+cu121", "warn")])  # older torch: said, not an error
 def test_runtime_status(registry, dll_version, missing, torch_version, status):
     f = windows.judge(facts(registry, dll_version, missing, torch_version))
-    assert f.status == status, text(f)
+    assert f.status == status, text_of(f)
     if status != "ok":
-        assert "https://aka.ms/vs/17/release/vc_redist.x64.exe" in text(f) and "fbgemm.dll" in text(f, "zh")
+        assert "https://aka.ms/vs/17/release/vc_redist.x64.exe" in text_of(f) and "fbgemm.dll" in text_of(f, "zh")
     else:
-        assert "Visual C++ 2015-2022 x64 runtime 14." in text(f)
+        assert "Visual C++ 2015-2022 x64 runtime 14." in text_of(f)
 
 
 def test_linux_has_no_runtime_part():
     f = windows.judge({"platform": "linux", "memory": {"ram_total": 32 * 1024 ** 3, "swap_total": 0}})
-    assert "Visual C++" not in text(f)
+    assert "Visual C++" not in text_of(f)

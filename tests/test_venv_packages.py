@@ -10,17 +10,12 @@ import pytest
 from dists import venv_site, write_dist
 from test_torch_matrix import torch_version_py
 from test_venv_check import PY310, judge_dir, make_venv
-from conftest import make_webui
+from conftest import make_webui, text_of
 
 from sd_doctor.checks import venv as venv_check
-from sd_doctor.core.text import render
 from sd_doctor.probes import venv_packages
 
 needs310 = pytest.mark.skipif(not PY310, reason="needs a real Python 3.10 (pyenv)")
-
-
-def text(f, lang="en"):
-    return "\n".join(render(f.detail_lines() + f.advice, lang))
 
 
 def install_torch(site, version, cuda):
@@ -51,9 +46,9 @@ def venv_check_version():
 def test_pip_missing_from_the_venv(tmp_path):
     root, venv, site = webui_with_venv(tmp_path, pip=False)
     f = judge_dir(root)
-    assert f.status == "error" and "No module named pip" in text(f)
-    assert "%s -m ensurepip --upgrade" % os.path.join(venv, "bin", "python") in text(f)
-    assert "pip" in text(f, "zh") and "缺少 pip" in text(f, "zh")
+    assert f.status == "error" and "No module named pip" in text_of(f)
+    assert "%s -m ensurepip --upgrade" % os.path.join(venv, "bin", "python") in text_of(f)
+    assert "pip" in text_of(f, "zh") and "缺少 pip" in text_of(f, "zh")
 
 
 @needs310
@@ -63,9 +58,9 @@ def test_half_uninstalled_leftovers_and_torch_missing(tmp_path):
     os.makedirs(os.path.join(site, "~orch"))  # what pip leaves when killed while replacing torch
     os.makedirs(os.path.join(site, "~orch-2.1.2.dist-info"))
     f = judge_dir(root)
-    assert f.status == "warn", text(f)
-    assert "~orch, ~orch-2.1.2.dist-info" in text(f) and "rm -rf %s" % shlex.quote(os.path.join(site, "~orch")) in text(f)
-    assert "torch is not installed" in text(f)
+    assert f.status == "warn", text_of(f)
+    assert "~orch, ~orch-2.1.2.dist-info" in text_of(f) and "rm -rf %s" % shlex.quote(os.path.join(site, "~orch")) in text_of(f)
+    assert "torch is not installed" in text_of(f)
     assert f.facts["packages"]["dists"]["numpy"]["version"] == "1.26.2"
 
 
@@ -78,7 +73,7 @@ def test_cpu_torch_with_an_nvidia_driver_needs_the_venv_renamed(tmp_path):
     f = judge_dir(root)
     assert f.facts["packages"]["torch_installed"]["version"] == "2.1.2+cpu"
     with_driver = venv_check.judge(dict(f.facts, packages=dict(f.facts["packages"], nvidia_driver=True)))
-    assert with_driver.status == "warn" and "CPU build" in text(with_driver)
+    assert with_driver.status == "warn" and "CPU build" in text_of(with_driver)
     assert with_driver.remedies == [{"action": "rename-aside", "path": venv}]
     without = venv_check.judge(dict(f.facts, packages=dict(f.facts["packages"], nvidia_driver=False)))
     assert without.status == "ok" and not without.remedies
@@ -91,9 +86,9 @@ def test_xformers_built_for_another_torch(tmp_path, torch_version, status):
     install_torch(site, torch_version, "12.1")
     write_dist(site, "xformers", "0.0.23.post1", requires=["numpy", "torch ==2.1.2"])
     f = judge_dir(root)
-    assert f.status == status, text(f)
+    assert f.status == status, text_of(f)
     if status == "error":
-        assert "xformers 0.0.23.post1 was built for torch 2.1.2" in text(f) and "pip uninstall -y xformers" in text(f)
+        assert "xformers 0.0.23.post1 was built for torch 2.1.2" in text_of(f) and "pip uninstall -y xformers" in text_of(f)
 
 
 @needs310
@@ -105,12 +100,12 @@ def test_extensions_that_pin_another_torch_are_named(tmp_path):
     root, venv, site = webui_with_venv(tmp_path, files=files)
     install_torch(site, "2.1.2+cu121", "12.1")
     f = judge_dir(root)
-    out = text(f)
+    out = text_of(f)
     assert f.status == "warn"
     assert "sd-webui-old pins torch==1.13.1 (requirements.txt)" in out
     assert "sd-webui-setup pins torch==2.0.1 (install.py)" in out
     assert "sd-webui-fine" not in out and "sd-webui-loose" not in out
-    assert "sd-webui-old" in text(f, "zh")
+    assert "sd-webui-old" in text_of(f, "zh")
 
 
 def test_windows_base_python_without_pip(tmp_path):
@@ -125,7 +120,7 @@ def test_windows_base_python_without_pip(tmp_path):
              "home_exists": True, "python": "C:\\sd\\venv\\Scripts\\python.exe", "python_exists": True,
              "python_info": {"runs": True, "version": "3.10.11"}, "packages": pkgs, "webui_dir": "C:\\sd"}
     f = venv_check.judge(facts)
-    assert f.status == "error" and '"C:\\Python310\\python.exe" -m ensurepip --upgrade' in text(f)
+    assert f.status == "error" and '"C:\\Python310\\python.exe" -m ensurepip --upgrade' in text_of(f)
     assert venv_check.judge(dict(facts, packages=dict(pkgs, pip_installer=True))).status == "ok"
 
 

@@ -38,11 +38,7 @@ class BuildError(Exception):
 
 
 def cache_root():
-    explicit = os.environ.get("SD_DOCTOR_WINEXE_CACHE")
-    if explicit:
-        return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "sd-doctor", "winexe")
+    return winebed.sd_doctor_cache("winexe", "SD_DOCTOR_WINEXE_CACHE")
 
 
 def source_files():

@@ -8,6 +8,7 @@ under --fix (``launch_utils`` installs TORCH_COMMAND only while torch is missing
 torch`` is satisfied by the torch already there).
 """
 
+from sd_doctor.checks._settings_lines import default_file, settings_line
 from sd_doctor.checks._common import delete_folder_command
 from sd_doctor.core.text import T
 from sd_doctor.probes import cuda_builds as builds
@@ -55,10 +56,7 @@ def torch_command_advice(platform_name, index_base, tag):
     """How to make the web UI install a torch built for ``tag`` (e.g. cu128)."""
     command = torch_command(index_base, tag)
     if command:
-        if platform_name == "windows":
-            line, where = "set TORCH_COMMAND=%s" % command, "webui-user.bat"
-        else:
-            line, where = 'export TORCH_COMMAND="%s"' % command, "webui-user.sh"
+        line, where = settings_line(platform_name, "TORCH_COMMAND", command), default_file(platform_name)
         return T("Install a torch built for {tag}: add this line to {where} (sd-doctor --fix writes it):\n{line}",
                  "安装为 {tag} 构建的 torch：在 {where} 中加入这一行（sd-doctor --fix 会写入）：\n{line}",
                  tag=tag, where=where, line=line)
@@ -138,7 +136,7 @@ def _judge_driver(f, facts, torch, label, cuda, platform_name):
     if cuda_tuple(cuda)[0] == 12 and driver >= older and torch.get("source") != "TORCH_COMMAND":
         # the launcher's own pinned command with another index: TORCH_INDEX_URL is enough
         url = "%s/whl/cu118" % torch["index_base"]
-        line = ("set TORCH_INDEX_URL=%s" % url) if platform_name == "windows" else ('export TORCH_INDEX_URL="%s"' % url)
+        line = settings_line(platform_name, "TORCH_INDEX_URL", url)
         f.advise(T("If you cannot update the driver: a CUDA 11.8 build of torch runs on this driver:\n{line}",
                    "如果无法更新驱动：CUDA 11.8 版 torch 可以在此驱动上运行：\n{line}", line=line))
         again = reinstall_advice(torch)

@@ -12,6 +12,7 @@ CPU":
   Intel's XPU build of torch.
 """
 
+from sd_doctor.checks._settings_lines import settings_line
 from sd_doctor.core.text import T
 
 DIRECTML_FORKS = {"forge": "lshqqytiger/stable-diffusion-webui-amdgpu-forge",
@@ -60,8 +61,8 @@ def judge_amd(f, facts, torch, platform_name):
                  " unless HSA_OVERRIDE_GFX_VERSION={o} makes it use its family's kernels.",
                  "{name} 是 {gfx}，不在 ROCm 的支持列表中：除非设置 HSA_OVERRIDE_GFX_VERSION={o} 让它使用同系列的内核，否则 "
                  "torch 找不到显卡（\"HIP error: invalid device function\"）。", name=name, gfx=gfx, o=override),
-               T("Add this line to webui-user.sh:\nexport HSA_OVERRIDE_GFX_VERSION={o}",
-                 "在 webui-user.sh 中加入这一行：\nexport HSA_OVERRIDE_GFX_VERSION={o}", o=override))
+               T("Add this line to webui-user.sh:\n{l}", "在 webui-user.sh 中加入这一行：\n{l}",
+                 l=settings_line("linux", "HSA_OVERRIDE_GFX_VERSION", override, export=True)))
     elif gfx and known is None:
         f.warn(T("{name} is {gfx}: not a gfx family ROCm builds of torch support; it may run on the CPU only.",
                  "{name} 是 {gfx}：ROCm 版 torch 不支持这一系列；可能只能用 CPU 运行。", name=name, gfx=gfx))

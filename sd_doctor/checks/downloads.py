@@ -10,6 +10,7 @@ and the time the whole wheel would take.
 import time
 
 from sd_doctor.checks._common import settings_file
+from sd_doctor.checks._settings_lines import put_line
 from sd_doctor.core.finding import Finding
 from sd_doctor.core.redact import redact
 from sd_doctor.core.text import T
@@ -29,14 +30,14 @@ def budget(timeout):
 def _pip_view(ctx, python, urls, deadline):
     """pip's answer (child process), else the same derived from its files and the variables."""
     from sd_doctor.probes import downloads as dl
-    from sd_doctor.probes import proxies as px
+    from sd_doctor.probes import pip_config
 
     variables = ctx.launch["variables"]
     answer = dl.ask_pip(python, urls, variables, max(0.2, deadline - time.monotonic()))
     if answer.get("error") or "config" not in answer:
         site = None
-        files = px.pip_config_files(ctx.platform, variables, site)
-        answer["config"] = dl.read_config_files(files, variables)
+        files = pip_config.pip_config_files(ctx.platform, variables, site)
+        answer["config"] = pip_config.read_config_files(files, variables)
         answer["how"] = "files"
     else:
         answer["how"] = "pip"
@@ -210,8 +211,7 @@ def _problem(e, timeout):
 
 
 def _set_line(facts, name, value):
-    line = ("set %s=%s" if facts["platform"] == "windows" else "export %s=%s") % (name, value)
-    return T("put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}", f=facts.get("settings_file"), l=line)
+    return put_line(facts["platform"], facts.get("settings_file"), name, value)
 
 
 def _mirror_advice(facts, e):

@@ -9,9 +9,12 @@ import os
 import time
 
 from sd_doctor.checks._common import delete_folder_command, settings_file
+from sd_doctor.checks._settings_lines import put_line
 from sd_doctor.core.finding import Finding
 from sd_doctor.core.redact import redact
 from sd_doctor.core.text import T
+from sd_doctor.probes import git as gitprobe
+from sd_doctor.probes import git_clones
 
 ID = "git"
 TITLE = T("git and repositories", "git 与代码仓库")
@@ -28,43 +31,9 @@ def budget(timeout):
     return max(0.3, timeout - 0.25)
 
 
-def _wait(futures, deadline, on_timeout):
-    from concurrent.futures import TimeoutError as FutureTimeout
-
-    out = []
-    for future in futures:
-        try:
-            out.append(future.result(timeout=max(0.0, deadline + 0.3 - time.monotonic())))
-        except FutureTimeout:
-            out.append(dict(on_timeout))
-        except Exception as exc:  # a probe thread failing must not hide the others' results
-            out.append({"state": "error", "detail": "%s: %s" % (exc.__class__.__name__, exc)})
-    return out
-
-
-def probe(ctx):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from sd_doctor.probes import git as gitprobe
+def _repo_entries(info, repos_dir, variables, windows):
     from sd_doctor.probes import proxies
 
-    deadline = time.monotonic() + budget(ctx.timeout)
-    webui_dir = ctx.webui_dir
-    facts = {"platform": ctx.platform, "webui_dir": webui_dir, "offline": bool(ctx.offline),
-             "timeout": ctx.timeout, "settings_file": settings_file(ctx)}
-    git = gitprobe.find_git(ctx, deadline)
-    facts["git"] = dict(git)
-    installed = any(os.path.isfile(os.path.join(webui_dir, n)) for n in ("launch.py", "webui.bat", "webui.sh"))
-    info = gitprobe.remotes(ctx)
-    checkout = {"installed": installed, "is_git": os.path.exists(os.path.join(webui_dir, ".git")),
-                "origin": redact(info["origin"]) if info["origin"] else None, "local": None, "remote": None}
-    facts["checkout"] = checkout
-    facts["launch_utils"] = info["launch_utils"]
-    facts["launcher_notes"] = [n for n in ctx.launcher.notes if n["for"].startswith("repositories")]
-    facts["flavour"] = ctx.launcher.flavour_label
-    variables = ctx.launch["variables"]
-    windows = ctx.platform == "windows"
-    repos_dir = os.path.join(webui_dir, "repositories")
     repos = []
     for r in info["repos"]:
         folder = os.path.join(repos_dir, r["folder"]) if r.get("folder") else None
@@ -73,76 +42,54 @@ def probe(ctx):
                       "url_source": r["url_source"], "commit": r["commit"], "commit_source": r["commit_source"],
                       "folder": r.get("folder"), "path": folder, "local": None, "remote": None,
                       "proxy": redact(proxy) if proxy else None})
-    facts["repos"] = repos
-    known = set(r["folder"] for r in repos if r.get("folder"))
-    extra = sorted(n for n in _listdir(repos_dir) if n not in known and os.path.isdir(os.path.join(repos_dir, n)))
-    facts["other_repositories"] = [{"name": n, "path": os.path.join(repos_dir, n), "local": None} for n in extra]
-    ext_dir = os.path.join(webui_dir, "extensions")
-    ext_names = sorted(n for n in _listdir(ext_dir) if os.path.exists(os.path.join(ext_dir, n, ".git")))
-    facts["extensions"] = [{"name": n, "path": os.path.join(ext_dir, n), "local": None}
-                           for n in ext_names[:MAX_EXTENSIONS]]
-    facts["extensions_total"] = len(ext_names)
-    if not git.get("path") or git.get("error"):
-        return facts
-    env = gitprobe.git_env(ctx)
-    git_path = git["path"]
-    cwd = webui_dir if os.path.isdir(webui_dir) else None
+    return repos
 
-    remote_pool = ThreadPoolExecutor(max_workers=8)
-    local_pool = ThreadPoolExecutor(max_workers=8)
-    try:
-        # Remote probes first: they take longest. One probe per distinct URL.
-        remote_futures = {}
-        if not ctx.offline:
-            urls = ([info["origin"]] if info["origin"] and checkout["is_git"] else []) + \
-                   [r["url"] for r in info["repos"] if r.get("url")]
-            for url in urls:
-                if url not in remote_futures:
-                    remote_futures[url] = remote_pool.submit(gitprobe.ls_remote, git_path, url, env, deadline, cwd)
-        local_jobs = []
-        if checkout["is_git"]:
-            local_jobs.append((checkout, webui_dir, None))
-        for entry, r in zip(repos, info["repos"]):
-            if entry["path"]:
-                local_jobs.append((entry, entry["path"], r["commit"]))
-        for entry in facts["other_repositories"] + facts["extensions"]:
-            local_jobs.append((entry, entry["path"], None))
-        local_futures = [local_pool.submit(gitprobe.local_health, git_path, path, env, deadline, commit)
-                         for _, path, commit in local_jobs]
-        results = _wait(local_futures, deadline, {"state": "timeout", "detail": "git did not answer in time"})
-        for (entry, _, _), result in zip(local_jobs, results):
-            entry["local"] = result
-        urls = list(remote_futures)
-        results = _wait([remote_futures[u] for u in urls], deadline,
-                        {"state": "timeout", "detail": "no answer within the time limit"})
-        by_url = dict(zip(urls, results))
-        if checkout["is_git"] and info["origin"] in by_url:
-            checkout["remote"] = by_url[info["origin"]]
-        for entry, r in zip(repos, info["repos"]):
-            if r.get("url") in by_url:
-                entry["remote"] = by_url[r["url"]]
-    finally:
-        remote_pool.shutdown(wait=False)
-        local_pool.shutdown(wait=False)
+
+def _probe_clones(ctx, facts, info, git_path, deadline):
+    """Local health of every clone and the reachability of every remote, filled into the facts."""
+    checkout, repos = facts["checkout"], facts["repos"]
+    urls = []
+    if not ctx.offline:
+        urls = ([info["origin"]] if info["origin"] and checkout["is_git"] else []) + \
+               [r["url"] for r in info["repos"] if r.get("url")]
+    local_jobs = [(checkout, ctx.webui_dir, None)] if checkout["is_git"] else []
+    local_jobs += [(entry, entry["path"], r["commit"]) for entry, r in zip(repos, info["repos"]) if entry["path"]]
+    local_jobs += [(entry, entry["path"], None) for entry in facts["other_repositories"] + facts["extensions"]]
+    cwd = ctx.webui_dir if os.path.isdir(ctx.webui_dir) else None
+    by_url = git_clones.probe_all(git_path, gitprobe.git_env(ctx), deadline, local_jobs, urls, cwd)
+    if checkout["is_git"] and info["origin"] in by_url:
+        checkout["remote"] = by_url[info["origin"]]
+    for entry, r in zip(repos, info["repos"]):
+        if r.get("url") in by_url:
+            entry["remote"] = by_url[r["url"]]
+
+
+def probe(ctx):
+    deadline = time.monotonic() + budget(ctx.timeout)
+    webui_dir = ctx.webui_dir
+    facts = {"platform": ctx.platform, "webui_dir": webui_dir, "offline": bool(ctx.offline),
+             "timeout": ctx.timeout, "settings_file": settings_file(ctx)}
+    git = gitprobe.find_git(ctx, deadline)
+    facts["git"] = dict(git)
+    installed = any(os.path.isfile(os.path.join(webui_dir, n)) for n in ("launch.py", "webui.bat", "webui.sh"))
+    info = gitprobe.remotes(ctx)
+    facts["checkout"] = {"installed": installed, "is_git": os.path.exists(os.path.join(webui_dir, ".git")),
+                         "origin": redact(info["origin"]) if info["origin"] else None, "local": None, "remote": None}
+    facts["launch_utils"] = info["launch_utils"]
+    facts["launcher_notes"] = [n for n in ctx.launcher.notes if n["for"].startswith("repositories")]
+    facts["flavour"] = ctx.launcher.flavour_label
+    repos_dir = os.path.join(webui_dir, "repositories")
+    facts["repos"] = _repo_entries(info, repos_dir, ctx.launch["variables"], ctx.platform == "windows")
+    known = set(r["folder"] for r in facts["repos"] if r.get("folder"))
+    facts["other_repositories"], _ = git_clones.other_clones(repos_dir, known)
+    facts["extensions"], facts["extensions_total"] = git_clones.other_clones(
+        os.path.join(webui_dir, "extensions"), limit=MAX_EXTENSIONS, need_git=True)
+    if git.get("path") and not git.get("error"):
+        _probe_clones(ctx, facts, info, git["path"], deadline)
     return facts
 
 
-def _listdir(path):
-    try:
-        return os.listdir(path)
-    except OSError:
-        return []
-
-
 # -- judging -----------------------------------------------------------------------------------------------------
-
-def _settings_line(platform, name, value, where=None):
-    if platform == "windows":
-        return T("put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}", f=where or "webui-user.bat",
-                 l="set %s=%s" % (name, value))
-    return T("put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}", f=where or "webui-user.sh",
-             l="export %s=%s" % (name, value))
-
 
 def _install_git_advice(platform):
     if platform == "windows":
@@ -346,7 +293,7 @@ def _judge_repo(f, platform, repo, timeout, offline, where=None):
               "Stable Diffusion 仓库 {u} 已不存在或要求身份验证（默认仓库已于 2025 年 12 月被删除，#17204）："
               "安装会停在 \"Couldn't clone Stable Diffusion\"。", u=url),
             T("Use the maintainers' mirror: {l}", "改用维护者提供的镜像：{l}",
-              l=_settings_line(platform, SD_REPO_VAR, SD_MIRROR, where)))
+              l=put_line(platform, where, SD_REPO_VAR, SD_MIRROR)))
         f.proposals[SD_REPO_VAR] = SD_MIRROR
         return
     if remote is None or state == "reachable":
@@ -357,7 +304,7 @@ def _judge_repo(f, platform, repo, timeout, offline, where=None):
         add(T("Repository {u} ({v}) is gone or asks for credentials{d}.", "仓库 {u}（{v}）已不存在或要求身份验证{d}。",
               u=url, v=repo["url_var"], d=_detail(remote)),
             T("Point {v} at a working copy of it: {l}", "把 {v} 指向一个可用的副本：{l}", v=repo["url_var"],
-              l=_settings_line(platform, repo["url_var"], "<URL>", where)))
+              l=put_line(platform, where, repo["url_var"], "<URL>")))
         return
     if not needs_network:
         f.ok(T("{u} is unreachable ({r}), but {w} is already cloned at its pinned commit.",

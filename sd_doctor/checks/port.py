@@ -96,9 +96,50 @@ def _in_ranges(port, ranges):
     return [list(r) for r in ranges or [] if r[0] <= port <= r[1]]
 
 
-def probe(ctx):
+def _port(args, variables, nowebui, facts):
+    """(port or None, its source, the --port value or None); a value that is no port goes to facts['bad_value']."""
     from sd_doctor.launcher.settings import flag_value
 
+    pinned_value = flag_value(args, "--port")
+    if pinned_value is not None:
+        source, value = "--port", pinned_value
+    elif variables.get("GRADIO_SERVER_PORT") and not nowebui:
+        source, value = "GRADIO_SERVER_PORT", variables["GRADIO_SERVER_PORT"].strip()
+    else:
+        return (NOWEBUI_PORT if nowebui else DEFAULT_PORT), ("--nowebui default" if nowebui else "default"), None
+    if value.isdigit() and 0 < int(value) < 65536:
+        return int(value), source, pinned_value
+    facts["bad_value"] = value
+    return None, source, pinned_value
+
+
+def _address(args, variables, nowebui):
+    """(the address the server binds, where it comes from)."""
+    from sd_doctor.launcher.settings import flag_value
+
+    server_name = flag_value(args, "--server-name")
+    if server_name:
+        return server_name, "--server-name"
+    if "--listen" in args:
+        return "0.0.0.0", "--listen"
+    if variables.get("GRADIO_SERVER_NAME") and not nowebui:
+        return variables["GRADIO_SERVER_NAME"], "GRADIO_SERVER_NAME"
+    return "127.0.0.1", "default"
+
+
+def _first_free(port, excluded, address, windows, deadline):
+    """The first port after ``port`` that binds, outside the excluded ranges, before ``deadline``; None."""
+    for candidate in range(port + 1, min(65536, port + 1 + SCAN)):
+        if time.monotonic() > deadline:
+            break
+        if _in_ranges(candidate, excluded):
+            continue
+        if try_bind(address, candidate, windows)["ok"]:
+            return candidate
+    return None
+
+
+def probe(ctx):
     start = time.monotonic()
     args = ctx.commandline_args or []
     variables = ctx.launch["variables"]
@@ -106,39 +147,14 @@ def probe(ctx):
     facts = {"platform": ctx.platform, "commandline_split": ctx.commandline_args is not None,
              "settings_file": settings_file(ctx)}
     nowebui = "--nowebui" in args
-    pinned_value = flag_value(args, "--port")
-    port = None
-    if pinned_value is not None:
-        source = "--port"
-        if pinned_value.isdigit() and 0 < int(pinned_value) < 65536:
-            port = int(pinned_value)
-        else:
-            facts["bad_value"] = pinned_value
-    elif variables.get("GRADIO_SERVER_PORT") and not nowebui:
-        source = "GRADIO_SERVER_PORT"
-        value = variables["GRADIO_SERVER_PORT"].strip()
-        if value.isdigit() and 0 < int(value) < 65536:
-            port = int(value)
-        else:
-            facts["bad_value"] = value
-    else:
-        source = "--nowebui default" if nowebui else "default"
-        port = NOWEBUI_PORT if nowebui else DEFAULT_PORT
-    server_name = flag_value(args, "--server-name")
-    if server_name:
-        address, address_source = server_name, "--server-name"
-    elif "--listen" in args:
-        address, address_source = "0.0.0.0", "--listen"
-    elif variables.get("GRADIO_SERVER_NAME") and not nowebui:
-        address, address_source = variables["GRADIO_SERVER_NAME"], "GRADIO_SERVER_NAME"
-    else:
-        address, address_source = "127.0.0.1", "default"
+    port, source, pinned_value = _port(args, variables, nowebui, facts)
+    address, address_source = _address(args, variables, nowebui)
     facts.update({"port": port, "source": source, "pinned": pinned_value is not None or nowebui, "nowebui": nowebui,
                   "address": address, "address_source": address_source, "bind": None, "holder": None,
                   "next_free": None, "excluded_ranges": None})
     bind_address = address
     if address not in ("0.0.0.0", "::") and not _is_ip(address):
-        from sd_doctor.probes.proxies import resolve_bounded
+        from sd_doctor.probes.proxy_reach import resolve_bounded
 
         found, error = resolve_bounded(address, port or 0, start + max(0.2, min(2.0, ctx.timeout - 0.3)))
         if error or not found:
@@ -156,16 +172,8 @@ def probe(ctx):
     if not facts["bind"]["ok"]:
         if _is_in_use(facts["bind"]["errno"]):
             facts["holder"] = find_holder(port)
-        deadline = start + max(0.2, ctx.timeout - 0.3)
-        excluded = facts["excluded_ranges"] or []
-        for candidate in range(port + 1, min(65536, port + 1 + SCAN)):
-            if time.monotonic() > deadline:
-                break
-            if _in_ranges(candidate, excluded):
-                continue
-            if try_bind(bind_address, candidate, windows)["ok"]:
-                facts["next_free"] = candidate
-                break
+        facts["next_free"] = _first_free(port, facts["excluded_ranges"] or [], bind_address, windows,
+                                         start + max(0.2, ctx.timeout - 0.3))
     elif _in_ranges(port, facts["excluded_ranges"]):
         facts["next_free"] = _next_outside(port, facts["excluded_ranges"], bind_address, windows)
     return facts
@@ -215,6 +223,38 @@ ASYNCIO_ADVICE = T(
     "netsh winsock reset（然后重启），更换端口，并使用 Python 3.10.6。")
 
 
+def _bind_failed(f, facts, bind, where, covering):
+    """The port did not bind: in use (by whom), not an address here, forbidden, or another error."""
+    port, pinned, source, address = facts.get("port"), facts.get("pinned"), facts.get("source"), facts.get("address")
+    next_free = facts.get("next_free")
+    code = bind.get("errno")
+    who = _holder_text(facts.get("holder"))
+    if _is_in_use(code):
+        if facts.get("nowebui") and source != "--port":
+            f.error(T("Port {p} is in use by {w}; with --nowebui only this port is tried.",
+                      "端口 {p} 已被 {w} 占用；使用 --nowebui 时只会尝试这个端口。", p=port, w=who))
+        elif pinned:
+            f.error(T("Port {p} is in use by {w}; with --port {p} gradio tries only that port: \"Cannot find empty "
+                      "port in range: {p}-{p}\" (#16543).",
+                      "端口 {p} 已被 {w} 占用；指定 --port {p} 时 gradio 只尝试这个端口：\"Cannot find empty port in "
+                      "range: {p}-{p}\"（#16543）。", p=port, w=who))
+        else:
+            f.warn(T("Port {p} is in use by {w}; gradio will move to the next free port{n}.",
+                     "端口 {p} 已被 {w} 占用；gradio 会自动改用下一个空闲端口{n}。", p=port, w=who,
+                     n=(" (%d)" % next_free) if next_free else ""))
+        f.advise(T("Close {w}, or use another port.", "关闭 {w}，或改用其他端口。", w=who))
+    elif _is_not_local(code):
+        f.error(T("{a} is not an address of this machine: the server cannot bind it ({e}).",
+                  "{a} 不是本机地址：服务器无法绑定（{e}）。", a=address, e=bind.get("error")),
+                T("Use --listen (all addresses) or this machine's IP address with --server-name.",
+                  "请改用 --listen（所有地址），或在 --server-name 中使用本机 IP 地址。"))
+    elif _is_forbidden(code) and not covering:
+        add = f.error if pinned else f.warn
+        add(T("Binding {w} is not permitted ({e}).", "不允许绑定 {w}（{e}）。", w=where, e=bind.get("error")))
+    elif not covering:
+        f.warn(T("Binding {w} failed: {e}", "绑定 {w} 失败：{e}", w=where, e=bind.get("error")))
+
+
 def judge(facts):
     f = Finding(ID, TITLE)
     platform = facts["platform"]
@@ -248,32 +288,7 @@ def judge(facts):
               "端口 {p} 位于 Windows 保留的 TCP 端口范围内（{s}-{e}；见 netsh interface ipv4 show excludedportrange "
               "protocol=tcp）：无法绑定。", p=port, s=r[0], e=r[1]))
     if bind.get("ok") is False:
-        code = bind.get("errno")
-        who = _holder_text(facts.get("holder"))
-        if _is_in_use(code):
-            if facts.get("nowebui") and source != "--port":
-                f.error(T("Port {p} is in use by {w}; with --nowebui only this port is tried.",
-                          "端口 {p} 已被 {w} 占用；使用 --nowebui 时只会尝试这个端口。", p=port, w=who))
-            elif pinned:
-                f.error(T("Port {p} is in use by {w}; with --port {p} gradio tries only that port: \"Cannot find empty "
-                          "port in range: {p}-{p}\" (#16543).",
-                          "端口 {p} 已被 {w} 占用；指定 --port {p} 时 gradio 只尝试这个端口：\"Cannot find empty port in "
-                          "range: {p}-{p}\"（#16543）。", p=port, w=who))
-            else:
-                f.warn(T("Port {p} is in use by {w}; gradio will move to the next free port{n}.",
-                         "端口 {p} 已被 {w} 占用；gradio 会自动改用下一个空闲端口{n}。", p=port, w=who,
-                         n=(" (%d)" % next_free) if next_free else ""))
-            f.advise(T("Close {w}, or use another port.", "关闭 {w}，或改用其他端口。", w=who))
-        elif _is_not_local(code):
-            f.error(T("{a} is not an address of this machine: the server cannot bind it ({e}).",
-                      "{a} 不是本机地址：服务器无法绑定（{e}）。", a=address, e=bind.get("error")),
-                    T("Use --listen (all addresses) or this machine's IP address with --server-name.",
-                      "请改用 --listen（所有地址），或在 --server-name 中使用本机 IP 地址。"))
-        elif _is_forbidden(code) and not covering:
-            add = f.error if pinned else f.warn
-            add(T("Binding {w} is not permitted ({e}).", "不允许绑定 {w}（{e}）。", w=where, e=bind.get("error")))
-        elif not covering:
-            f.warn(T("Binding {w} failed: {e}", "绑定 {w} 失败：{e}", w=where, e=bind.get("error")))
+        _bind_failed(f, facts, bind, where, covering)
     # Only a pinned port needs a new --port: unpinned, gradio moves on by itself, and writing --port would pin it.
     if next_free and f.status == "error" and (bind.get("ok") is False or covering):
         f.advise(_use_port_advice(platform, next_free, facts.get("settings_file")))

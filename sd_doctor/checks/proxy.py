@@ -6,12 +6,12 @@ it, git's http.proxy, and on Windows the Internet Settings registry values, whic
 variable is set. Credentials never appear in facts or messages: URLs are redacted before they are stored.
 """
 
-import os
 import time
 
+from sd_doctor.checks import _proxy_sources as sources
 from sd_doctor.checks._common import settings_file
+from sd_doctor.checks._settings_lines import put_lines, settings_line
 from sd_doctor.core.finding import Finding
-from sd_doctor.core.redact import redact
 from sd_doctor.core.text import T
 
 ID = "proxy"
@@ -24,65 +24,44 @@ def budget(timeout):
     return max(0.3, timeout - 0.25)
 
 
-def _python_env(ctx):
-    env = dict(ctx.launch["variables"])
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    env["PIP_NO_INPUT"] = "1"
-    env["PYTHONIOENCODING"] = "utf-8"
-    return env
+class _Reach(object):
+    """Parses entries into the facts and starts probing each distinct proxy at once (the probes run while pip
+    starts); ``futures``: [(reach id, future)]."""
+
+    def __init__(self, ctx, facts, pool, targets, deadline):
+        self.ctx, self.facts, self.pool, self.targets, self.deadline = ctx, facts, pool, targets, deadline
+        self.ids = {}
+        self.futures = []
+
+    def add(self, batch):
+        from sd_doctor.probes import proxies, proxy_reach
+
+        for entry, url in batch:
+            default_scheme = "http" if entry["origin"] in ("git", "registry") else None
+            entry["parsed"] = proxies.parse_proxy(url, default_scheme=default_scheme)
+            if entry["origin"] == "git" and entry["name"].lower() == "https.proxy":
+                entry["ignored"] = True  # git has no https.proxy setting; guides that set it change nothing
+            self.facts["entries"].append(entry)
+            if entry.get("ignored") or entry["parsed"]["problem"] in ("bad-host", "bad-port"):
+                continue
+            if entry["origin"] == "registry" and not entry.get("active"):
+                continue
+            if (entry["parsed"]["scheme"] or "http") not in proxies.CURL_SCHEMES + ("socks",):
+                continue
+            if url not in self.ids:
+                self.ids[url] = "p%d" % len(self.ids)
+                if not self.ctx.offline:
+                    self.futures.append((self.ids[url], self.pool.submit(proxy_reach.probe_proxy, url, self.targets,
+                                                                         self.deadline)))
+            entry["reach_id"] = self.ids[url]
 
 
-def _pip_proxies(ctx, python, deadline):
-    """([(key, value)], how): pip's own answer when it comes in time, else pip's files read directly."""
+def _targets(future, local_end, no_value):
     from sd_doctor.probes import proxies
-    from sd_doctor.host.procs import run_bounded
 
-    if python:
-        result = run_bounded([python, "-m", "pip", "config", "list"], max(0.1, deadline - time.monotonic()),
-                             env=_python_env(ctx))
-        if result.ok:
-            return proxies.parse_pip_config_list(result.stdout), "pip config list"
-    site = None
-    if python:
-        folder = os.path.dirname(os.path.dirname(python))
-        if os.path.isfile(os.path.join(folder, "pyvenv.cfg")):
-            site = folder
-    files = proxies.pip_config_files(ctx.platform, ctx.launch["variables"], site)
-    return proxies.read_pip_config_files(files, ctx.launch["variables"]), "files"
-
-
-def _has_pysocks(ctx, python, deadline):
-    from sd_doctor.host.procs import run_bounded
-
-    if not python:
-        return None
-    result = run_bounded([python, "-c", "import socks"], max(0.1, deadline - time.monotonic()), env=_python_env(ctx))
-    if result.timed_out or result.error:
-        return None
-    return result.returncode == 0
-
-
-def _git_proxies(ctx, deadline):
-    from sd_doctor.probes import git as gitprobe
-    from sd_doctor.probes import proxies
-    from sd_doctor.host.procs import run_bounded
-
-    git = gitprobe.find_git(ctx, deadline)
-    if not git.get("path") or git.get("error"):
-        return []
-    env = gitprobe.git_env(ctx)
-    cwd = ctx.webui_dir if os.path.isdir(ctx.webui_dir) else None
-    pattern = r"^https?\..*proxy$"
-    for extra in (["--show-scope"], []):
-        result = run_bounded([git["path"], "config"] + extra + ["--get-regexp", pattern],
-                             max(0.1, deadline - time.monotonic()), env=env, cwd=cwd)
-        if result.returncode == 1 and not result.stderr.strip():
-            return []  # nothing configured
-        if result.ok:
-            return proxies.parse_git_proxy_config(result.stdout)
-        if result.timed_out or result.error:
-            return []
-    return []
+    all_targets = sources.safe_result(future, local_end - 0.3, [])
+    targets = [t for t in all_targets if not proxies.bypassed(t[0], no_value or "")]
+    return targets if all_targets else [DEFAULT_TARGET]
 
 
 def probe(ctx):
@@ -90,111 +69,44 @@ def probe(ctx):
 
     from sd_doctor.probes import git as gitprobe
     from sd_doctor.probes import proxies
+    from sd_doctor.probes.launcher_python import webui_python
 
     start = time.monotonic()
     deadline = start + budget(ctx.timeout)
-    windows = ctx.platform == "windows"
-    launch = ctx.launch
-    variables, sources = launch["variables"], launch["source"]
+    variables, origins = ctx.launch["variables"], ctx.launch["source"]
     facts = {"platform": ctx.platform, "offline": bool(ctx.offline), "timeout": ctx.timeout, "entries": [],
              "reach": {}, "registry": None, "registry_active": False, "pysocks": None, "python": None,
              "pip_source": None, "no_proxy": None, "python_proxies": [], "targets": [],
              "settings_file": settings_file(ctx)}
-    from sd_doctor.probes.launcher_python import webui_python
-
-    python = webui_python(ctx)
-    facts["python"] = python
+    python = facts["python"] = webui_python(ctx)
     # pip may take seconds to start on a slow machine: it gets most of the time, the probes of its proxies the rest.
     local_end = start + max(0.2, 0.6 * budget(ctx.timeout))
     pool = ThreadPoolExecutor(max_workers=12)
     try:
-        pip_future = pool.submit(_pip_proxies, ctx, python, local_end)
-        socks_future = pool.submit(_has_pysocks, ctx, python, local_end)
-        git_future = pool.submit(_git_proxies, ctx, local_end)
+        pip_future = pool.submit(sources.pip_proxies, ctx, python, local_end)
+        socks_future = pool.submit(sources.has_pysocks, ctx, python, local_end)
+        git_future = pool.submit(sources.git_proxies, ctx, local_end)
         targets_future = pool.submit(gitprobe.remote_targets, ctx)
-
-        entries = []  # (facts entry, real URL)
-        env_names = proxies.env_proxy_names(variables)
-        for name in env_names:
-            if name.lower() in proxies.PROXY_VARS:
-                entries.append(({"origin": "env", "name": name, "where": sources.get(name, "environment")},
-                                variables[name]))
-        facts["python_proxies"] = [n for n in env_names if n.lower() in proxies.PROXY_VARS]
-        no_name, no_value = proxies.python_no_proxy(variables, windows)
+        entries, facts["python_proxies"] = sources.env_entries(variables, origins)
+        no_name, no_value = proxies.python_no_proxy(variables, ctx.platform == "windows")
         if no_name:
-            facts["no_proxy"] = {"name": no_name, "value": no_value, "where": sources.get(no_name, "environment")}
-        registry = None
-        try:
-            registry = ctx.host.registry_proxy()
-        except Exception as exc:  # an unreadable registry is not a reason to drop the other sources
-            facts["registry_error"] = "%s: %s" % (exc.__class__.__name__, exc)
-        if registry:
-            shown = dict(registry)
-            if shown.get("ProxyServer"):
-                shown["ProxyServer"] = ";".join(redact(p) if "=" not in p else
-                                                p.split("=", 1)[0] + "=" + redact(p.split("=", 1)[1])
-                                                for p in str(shown["ProxyServer"]).split(";"))
-            facts["registry"] = shown
-            derived = proxies.registry_proxies(registry)
-            # Python reads the registry only when no *_proxy variable at all is set (no_proxy included).
-            facts["registry_active"] = bool(derived) and not any(
-                v for k, v in variables.items() if k.lower().endswith("_proxy"))
-            for protocol, url in derived:
-                entries.append(({"origin": "registry", "name": "ProxyServer", "where": protocol,
-                                 "active": facts["registry_active"]}, url))
-
-        try:
-            all_targets = targets_future.result(timeout=max(0.0, local_end - time.monotonic()))
-        except Exception:
-            all_targets = []
-        targets = [t for t in all_targets if not proxies.bypassed(t[0], no_value or "")]
-        if not all_targets:
-            targets = [DEFAULT_TARGET]
-        reach_ids = {}
-        reach_futures = []
-
-        def add(batch):
-            """Parse entries and start probing each distinct proxy at once (the probes run while pip starts)."""
-            for entry, url in batch:
-                default_scheme = "http" if entry["origin"] in ("git", "registry") else None
-                entry["parsed"] = proxies.parse_proxy(url, default_scheme=default_scheme)
-                if entry["origin"] == "git" and entry["name"].lower() == "https.proxy":
-                    entry["ignored"] = True  # git has no https.proxy setting; guides that set it change nothing
-                facts["entries"].append(entry)
-                if entry.get("ignored") or entry["parsed"]["problem"] in ("bad-host", "bad-port"):
-                    continue
-                if entry["origin"] == "registry" and not entry.get("active"):
-                    continue
-                if (entry["parsed"]["scheme"] or "http") not in proxies.CURL_SCHEMES + ("socks",):
-                    continue
-                if url not in reach_ids:
-                    reach_ids[url] = "p%d" % len(reach_ids)
-                    if not ctx.offline:
-                        reach_futures.append((reach_ids[url],
-                                              pool.submit(proxies.probe_proxy, url, targets, deadline)))
-                entry["reach_id"] = reach_ids[url]
-
-        add(entries)
-        git_entries = _safe_result(git_future, local_end, [])
-        add([({"origin": "git", "name": key, "where": scope or "git"}, value) for scope, key, value in git_entries])
-        pip_entries, facts["pip_source"] = _safe_result(pip_future, local_end, ([], "timed out"))
-        add([({"origin": "pip", "name": key, "where": "pip"}, value) for key, value in pip_entries])
-        facts["pysocks"] = _safe_result(socks_future, local_end, None)
-        if reach_futures:
-            facts["targets"] = [proxies.host_port_text(h, p) for h, p in targets]
-        for rid, future in reach_futures:
-            facts["reach"][rid] = _safe_result(future, deadline,
-                                               {"tcp": "timeout", "detail": "no answer within the time limit"})
+            facts["no_proxy"] = {"name": no_name, "value": no_value, "where": origins.get(no_name, "environment")}
+        entries += sources.registry_entries(ctx, variables, facts)
+        reach = _Reach(ctx, facts, pool, _targets(targets_future, local_end, no_value), deadline)
+        reach.add(entries)
+        git_entries = sources.safe_result(git_future, local_end, [])
+        reach.add([({"origin": "git", "name": key, "where": scope or "git"}, value) for scope, key, value in git_entries])
+        pip_entries, facts["pip_source"] = sources.safe_result(pip_future, local_end, ([], "timed out"))
+        reach.add([({"origin": "pip", "name": key, "where": "pip"}, value) for key, value in pip_entries])
+        facts["pysocks"] = sources.safe_result(socks_future, local_end, None)
+        if reach.futures:
+            facts["targets"] = [proxies.host_port_text(h, p) for h, p in reach.targets]
+        for rid, future in reach.futures:
+            facts["reach"][rid] = sources.safe_result(future, deadline,
+                                                      {"tcp": "timeout", "detail": "no answer within the time limit"})
     finally:
         pool.shutdown(wait=False)
     return facts
-
-
-def _safe_result(future, deadline, default):
-    try:
-        return future.result(timeout=max(0.0, deadline + 0.3 - time.monotonic()))
-    except Exception:
-        return default
 
 
 # -- judging -----------------------------------------------------------------------------------------------------
@@ -246,12 +158,11 @@ def _fix_advice(entry, platform, fixed):
         # Never a line that, pasted, sets the password to '***': name the user's own URL instead.
         return T("Write it with a scheme: put http:// in front of your proxy URL in {n} (keep your user name and "
                  "password as they are).", "加上协议头：在 {n} 中你的代理地址前加上 http://（用户名和密码保持不变）。", n=name)
-    if origin == "pip":
+    if origin == "pip" and not name.startswith(":env:"):
         return T("Write it with a scheme: python -m pip config set {n} {u}", "加上协议头：python -m pip config set {n} {u}",
                  n=name, u=fixed)
-    if platform == "windows":
-        return T("Write it with a scheme: set {n}={u}", "加上协议头：set {n}={u}", n=name, u=fixed)
-    return T("Write it with a scheme: export {n}={u}", "加上协议头：export {n}={u}", n=name, u=fixed)
+    name = "PIP_PROXY" if origin == "pip" else name  # pip's :env:.proxy is the PIP_PROXY variable
+    return T("Write it with a scheme: {l}", "加上协议头：{l}", l=settings_line(platform, name, fixed, export=True))
 
 
 def _reach_problem(reach, timeout):
@@ -287,9 +198,81 @@ def _reach_problem(reach, timeout):
     return None
 
 
-def judge(facts):
+def _malformed(f, entry, parsed, label, platform):
+    """A proxy URL without a scheme, with an unreadable host or port, or with a scheme the tools reject: True."""
     from sd_doctor.probes import proxies
 
+    value, scheme = parsed.get("value"), parsed.get("scheme")
+    problem = parsed.get("problem")
+    if problem == "no-scheme" and entry["origin"] in ("env", "pip"):
+        fixed = parsed.get("fixed")
+        f.error(T("{l} = {v}: \"Proxy URL had no scheme, should start with http:// or https://\" (#1091).",
+                  "{l} = {v}：\"Proxy URL had no scheme, should start with http:// or https://\"（#1091）。",
+                  l=label, v=value),
+                *([_fix_advice(entry, platform, fixed)] if fixed else [_remove_advice(entry, platform)]))
+        return True
+    if problem in ("bad-host", "bad-port"):
+        f.error(T("{l} = {v}: the proxy's host or port cannot be read.", "{l} = {v}：无法识别代理的主机或端口。",
+                  l=label, v=value), _remove_advice(entry, platform))
+        return True
+    accepted = proxies.CURL_SCHEMES if entry["origin"] == "git" else proxies.SUPPORTED_SCHEMES
+    if scheme and scheme not in accepted:
+        if scheme.startswith("socks"):
+            f.error(T("{l} = {v}: the {s}:// scheme is not supported (httpx rejects it, #16474); use socks5:// "
+                      "or an http:// proxy.",
+                      "{l} = {v}：不支持 {s}:// 协议（httpx 会拒绝，#16474）；请改用 socks5:// 或 http:// 代理。",
+                      l=label, v=value, s=scheme), _remove_advice(entry, platform))
+        else:
+            f.error(T("{l} = {v}: the {s}:// scheme is not a proxy scheme; use http://.",
+                      "{l} = {v}：{s}:// 不是代理协议；请使用 http://。", l=label, v=value, s=scheme),
+                    _remove_advice(entry, platform))
+        return True
+    return False
+
+
+def _judge_entry(f, facts, entry, platform, timeout, reach):
+    """One proxy entry: ignored, unused, malformed, unsupported, without PySocks, unreachable, or working."""
+    from sd_doctor.probes import proxies
+
+    parsed = entry.get("parsed") or {}
+    label = _label(entry)
+    value = parsed.get("value")
+    scheme = parsed.get("scheme")
+    if entry.get("ignored"):
+        f.ok(T("{l} = {v} is ignored: git reads only http.proxy (for every URL).",
+               "{l} = {v} 不会生效：git 只读取 http.proxy（对所有地址都适用）。", l=label, v=value))
+        return
+    if entry["origin"] == "registry" and not entry.get("active"):
+        f.ok(T("{l} = {v} is not used by Python, because *_proxy environment variables are set.",
+               "{l} = {v} 不会被 Python 使用，因为已设置 *_proxy 环境变量。", l=label, v=value))
+        return
+    if _malformed(f, entry, parsed, label, platform):
+        return
+    if scheme in proxies.SOCKS_SCHEMES and entry["origin"] != "git" and facts.get("pysocks") is False:
+        f.warn(T("{l} = {v} is a SOCKS proxy, but the web UI's Python lacks PySocks: \"Missing dependencies for "
+                 "SOCKS support\".",
+                 "{l} = {v} 是 SOCKS 代理，但 web UI 的 Python 没有安装 PySocks：会报 \"Missing dependencies for "
+                 "SOCKS support\"。", l=label, v=value),
+               T("Install it into the web UI's Python: {p} -m pip install PySocks, or use an http:// proxy.",
+                 "为 web UI 的 Python 安装它：{p} -m pip install PySocks，或改用 http:// 代理。",
+                 p=facts.get("python") or "python"))
+    rid = entry.get("reach_id")
+    if facts.get("offline") or rid is None:
+        f.ok(T("{l} = {v} (not contacted{o}).", "{l} = {v}（未连接测试{o}）。", l=label, v=value,
+               o=" (--offline)" if facts.get("offline") else ""))
+        return
+    why = _reach_problem(reach.get(rid), timeout)
+    if why is None:
+        tested = [t["target"] for t in (reach.get(rid) or {}).get("targets") or [] if t.get("state") == "ok"]
+        f.ok(T("{l} = {v} works{t}.", "{l} = {v} 可用{t}。", l=label, v=value,
+               t=T(" (reached {x} through it)", "（已通过它访问 {x}）", x=", ".join(tested)) if tested else ""))
+        return
+    f.error(T("{l} = {v}: {w}.", "{l} = {v}：{w}。", l=label, v=value, w=why),
+            T("Start the proxy program, fix its address, or remove the setting.", "请启动代理程序、修正其地址，或删除该设置。"),
+            _remove_advice(entry, platform))
+
+
+def judge(facts):
     f = Finding(ID, TITLE)
     platform = facts["platform"]
     timeout = facts.get("timeout", 5)
@@ -300,65 +283,7 @@ def judge(facts):
                r=T(", Windows settings", "、Windows 设置") if platform == "windows" else ""))
         return f
     for entry in entries:
-        parsed = entry.get("parsed") or {}
-        label = _label(entry)
-        value = parsed.get("value")
-        scheme = parsed.get("scheme")
-        if entry.get("ignored"):
-            f.ok(T("{l} = {v} is ignored: git reads only http.proxy (for every URL).",
-                   "{l} = {v} 不会生效：git 只读取 http.proxy（对所有地址都适用）。", l=label, v=value))
-            continue
-        if entry["origin"] == "registry" and not entry.get("active"):
-            f.ok(T("{l} = {v} is not used by Python, because *_proxy environment variables are set.",
-                   "{l} = {v} 不会被 Python 使用，因为已设置 *_proxy 环境变量。", l=label, v=value))
-            continue
-        problem = parsed.get("problem")
-        if problem == "no-scheme" and entry["origin"] in ("env", "pip"):
-            fixed = parsed.get("fixed")
-            f.error(T("{l} = {v}: \"Proxy URL had no scheme, should start with http:// or https://\" (#1091).",
-                      "{l} = {v}：\"Proxy URL had no scheme, should start with http:// or https://\"（#1091）。",
-                      l=label, v=value),
-                    *([_fix_advice(entry, platform, fixed)] if fixed else [_remove_advice(entry, platform)]))
-            continue
-        if problem in ("bad-host", "bad-port"):
-            f.error(T("{l} = {v}: the proxy's host or port cannot be read.", "{l} = {v}：无法识别代理的主机或端口。",
-                      l=label, v=value), _remove_advice(entry, platform))
-            continue
-        accepted = proxies.CURL_SCHEMES if entry["origin"] == "git" else proxies.SUPPORTED_SCHEMES
-        if scheme and scheme not in accepted:
-            if scheme.startswith("socks"):
-                f.error(T("{l} = {v}: the {s}:// scheme is not supported (httpx rejects it, #16474); use socks5:// "
-                          "or an http:// proxy.",
-                          "{l} = {v}：不支持 {s}:// 协议（httpx 会拒绝，#16474）；请改用 socks5:// 或 http:// 代理。",
-                          l=label, v=value, s=scheme), _remove_advice(entry, platform))
-            else:
-                f.error(T("{l} = {v}: the {s}:// scheme is not a proxy scheme; use http://.",
-                          "{l} = {v}：{s}:// 不是代理协议；请使用 http://。", l=label, v=value, s=scheme),
-                        _remove_advice(entry, platform))
-            continue
-        if scheme in proxies.SOCKS_SCHEMES and entry["origin"] != "git" and facts.get("pysocks") is False:
-            f.warn(T("{l} = {v} is a SOCKS proxy, but the web UI's Python lacks PySocks: \"Missing dependencies for "
-                     "SOCKS support\".",
-                     "{l} = {v} 是 SOCKS 代理，但 web UI 的 Python 没有安装 PySocks：会报 \"Missing dependencies for "
-                     "SOCKS support\"。", l=label, v=value),
-                   T("Install it into the web UI's Python: {p} -m pip install PySocks, or use an http:// proxy.",
-                     "为 web UI 的 Python 安装它：{p} -m pip install PySocks，或改用 http:// 代理。",
-                     p=facts.get("python") or "python"))
-        rid = entry.get("reach_id")
-        if facts.get("offline") or rid is None:
-            f.ok(T("{l} = {v} (not contacted{o}).", "{l} = {v}（未连接测试{o}）。", l=label, v=value,
-                   o=" (--offline)" if facts.get("offline") else ""))
-            continue
-        why = _reach_problem(reach.get(rid), timeout)
-        if why is None:
-            tested = [t["target"] for t in (reach.get(rid) or {}).get("targets") or [] if t.get("state") == "ok"]
-            f.ok(T("{l} = {v} works{t}.", "{l} = {v} 可用{t}。", l=label, v=value,
-                   t=T(" (reached {x} through it)", "（已通过它访问 {x}）", x=", ".join(tested)) if tested else ""))
-            continue
-        f.error(T("{l} = {v}: {w}.", "{l} = {v}：{w}。", l=label, v=value, w=why),
-                T("Start the proxy program, fix its address, or remove the setting.", "请启动代理程序、修正其地址，或删除该设置。"),
-                _remove_advice(entry, platform))
-
+        _judge_entry(f, facts, entry, platform, timeout, reach)
     _judge_no_proxy(f, facts)
     return f
 
@@ -384,11 +309,9 @@ def _judge_no_proxy(f, facts):
              "the proxy and fails with \"When localhost is not accessible, a shareable link must be created\" (#9089).",
              "已启用代理，但 NO_PROXY 中没有 {m}：gradio 检查本地服务器时会经过代理而失败，报 \"When localhost is not "
              "accessible, a shareable link must be created\"（#9089）。", m=", ".join(missing)),
-           T("Put this line in {f}:\n{l}", "在 {f} 中写入这一行：\n{l}",
-             f=facts.get("settings_file") or ("webui-user.bat" if platform == "windows" else "webui-user.sh"),
-             # bash keeps no_proxy and NO_PROXY apart and Python reads the lowercase one first: set both there.
-             l=('set "NO_PROXY=%s"' % new_value) if platform == "windows" else
-             ("export NO_PROXY=%s no_proxy=%s" % (_sh_quote(new_value), _sh_quote(new_value)))))
+           # bash keeps no_proxy and NO_PROXY apart and Python reads the lowercase one first: set both there.
+           put_lines(platform, facts.get("settings_file"), [("NO_PROXY", new_value)] + (
+               [("no_proxy", new_value)] if platform != "windows" else []), sentence=True))
     f.proposals["NO_PROXY"] = new_value
     registry_only = all(e["origin"] == "registry" for e in active)
     if registry_only:
@@ -402,11 +325,6 @@ def _judge_no_proxy(f, facts):
                    "to that proxy so downloads keep using it.",
                    "设置 NO_PROXY 后 Python 将不再读取 Windows 代理设置；请同时把 HTTP_PROXY 和 HTTPS_PROXY 设为该代理，"
                    "以便下载仍然经过它。"))
-
-
-def _sh_quote(value):
-    """A value as one bash word: single quotes (nothing in them is special)."""
-    return "'" + value.replace("'", "'\\''") + "'"
 
 
 def _registry_url(entry):

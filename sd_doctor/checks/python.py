@@ -73,13 +73,13 @@ def _judge_active_venv(f, facts):
 def _setting_line(platform, path):
     """The line to put in the settings file: PYTHON is used unquoted by webui.bat, so a path with spaces carries
     its own quotes (webui-facts.md §1)."""
+    from sd_doctor.checks._settings_lines import settings_line
+
     if platform == "windows":
         from sd_doctor.formats.bat import python_value
 
-        return "set PYTHON=%s" % python_value(path)
-    import shlex
-
-    return "python_cmd=%s" % shlex.quote(path)
+        return settings_line(platform, "PYTHON", python_value(path))
+    return settings_line(platform, "python_cmd", path)
 
 
 def _settings_file(platform):
@@ -171,14 +171,14 @@ def judge(facts):
                   "重新完整解压一键安装包（保留其文件夹结构）。"))
     elif not resolved:
         f.error(T("{c} was not found (webui.bat stops with \"Couldn't launch python\", exit code 9009).",
-                  "找不到 {c}（webui.bat 会停在 \"Couldn't launch python\"，exit code 9009）。", c=command)
+                  "找不到 {c}（webui.bat 会停在 \"Couldn't launch python\"，退出代码 9009）。", c=command)
                 if platform == "windows" else
                 T("{c} was not found ({s} runs it: python_cmd is not set).", "找不到 {c}（{s} 会运行它：未设置 python_cmd）。",
                   c=command, s=facts["source"]) if str(facts.get("source")).startswith("webui.sh") else
                 T("{c} was not found.", "找不到 {c}。", c=command))
     elif kind == STORE_ALIAS:
         f.error(T("{p} is the Microsoft Store alias, not Python: it fails with exit code 9009.",
-                  "{p} 是 Microsoft Store 的别名，不是真正的 Python：运行会以 exit code 9009 失败。", p=resolved),
+                  "{p} 是 Microsoft Store 的别名，不是真正的 Python：运行会以退出代码 9009 失败。", p=resolved),
                 T("Settings > Apps > Advanced app settings > App execution aliases: turn off python.exe and python3.exe.",
                   "设置 > 应用 > 高级应用设置 > 应用执行别名：关闭 python.exe 和 python3.exe。"))
     elif kind == STORE_PYTHON:
@@ -214,7 +214,7 @@ def _launcher_lines(f, facts):
         f.ok(T("One-click package: run.bat gives the launcher the package's own Python and git (environment.bat, "
                "SKIP_VENV=1). Start the web UI with {r}, never webui-user.bat directly (that gives exit code 9009).",
                "一键安装包：run.bat 会让启动脚本使用安装包自带的 Python 和 git（environment.bat，SKIP_VENV=1）。请用 {r} "
-               "启动 web UI，不要直接运行 webui-user.bat（那样会出现 exit code 9009）。",
+               "启动 web UI，不要直接运行 webui-user.bat（那样会出现退出代码 9009）。",
                r=facts["one_click"].rstrip("\\/") + ("\\" if facts["platform"] == "windows" else "/") + "run.bat"))
     if facts.get("outside_venv"):
         f.warn(T("This webui.sh (before v1.10) runs launch.py with the absolute python_cmd {c} itself, outside the venv "

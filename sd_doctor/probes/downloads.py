@@ -90,28 +90,6 @@ def ask_pip(python, urls, variables, timeout):
         return {"error": "unreadable answer"}
 
 
-def read_config_files(files, variables):
-    """[(key, value)] of pip's files read directly plus PIP_* variables, in pip's override order."""
-    import configparser
-    import os
-
-    found = []
-    for _, path in files:
-        if not os.path.isfile(path):
-            continue
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read(path, encoding="utf-8")
-        except (configparser.Error, OSError, UnicodeDecodeError):
-            continue
-        for section in parser.sections():
-            found.extend(("%s.%s" % (section, k), v.strip()) for k, v in parser.items(section))
-    for name, value in sorted(variables.items()):
-        if name.upper().startswith("PIP_") and value and name.upper() != "PIP_CONFIG_FILE":
-            found.append((":env:." + name[4:].lower().replace("_", "-"), value))
-    return found
-
-
 def setting(config, name, command="install"):
     """(value, key) of one pip option as ``pip install`` sees it: :env: > install > global; (None, None)."""
     best = (None, None)

@@ -160,16 +160,17 @@ def peer_issuer(host, port, proxy, deadline):
     import ssl
 
     from sd_doctor.probes import proxies as px
+    from sd_doctor.probes import proxy_reach
 
     if proxy:
         parsed = px.parse_proxy(proxy, default_scheme="http")
         if (parsed.get("scheme") or "http") != "http" or parsed.get("problem"):
             return None
-        sock, err = px.open_connection(parsed["host"], parsed["port"], deadline)
+        sock, err = proxy_reach.open_connection(parsed["host"], parsed["port"], deadline)
         if err:
             return None
         try:
-            answer = px._http_connect(sock, host, port, proxy, deadline)
+            answer = proxy_reach.http_connect(sock, host, port, proxy, deadline)
         except (OSError, socket.timeout):
             sock.close()
             return None
@@ -177,7 +178,7 @@ def peer_issuer(host, port, proxy, deadline):
             sock.close()
             return None
     else:
-        sock, err = px.open_connection(host, port, deadline)
+        sock, err = proxy_reach.open_connection(host, port, deadline)
         if err:
             return None
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

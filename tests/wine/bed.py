@@ -69,12 +69,21 @@ def wineserver_command():
     return _DEBIAN_WINESERVER if os.access(_DEBIAN_WINESERVER, os.X_OK) else None
 
 
-def cache_root():
-    explicit = os.environ.get("SD_DOCTOR_WINEBED_CACHE")
+CACHE_DIR_NAME = "sd-doctor"  # the one cache home of the Windows tier and the exe build: ~/.cache/sd-doctor
+
+
+def sd_doctor_cache(name, override=None):
+    """``$XDG_CACHE_HOME/sd-doctor/<name>`` (default ``~/.cache/sd-doctor/<name>``), or the folder the environment
+    variable ``override`` names (tools/winexe.py uses it for the exe builds too)."""
+    explicit = os.environ.get(override) if override else None
     if explicit:
         return explicit
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "sd-doctor", "winebed")
+    return os.path.join(base, CACHE_DIR_NAME, name)
+
+
+def cache_root():
+    return sd_doctor_cache("winebed", "SD_DOCTOR_WINEBED_CACHE")
 
 
 def project_dependencies():
