@@ -25,11 +25,9 @@ MAX_MODULE_LINES = 400
 KNOWN_LONG_FUNCTIONS = {
     ("cli.py", "run"): 66, ("checks/git.py", "probe"): 83, ("checks/port.py", "probe"): 73,
     ("checks/port.py", "judge"): 75, ("checks/proxy.py", "probe"): 103, ("checks/proxy.py", "judge"): 74,
-    ("plan/flags.py", "plan_flags"): 222, ("write/settings.py", "wanted_values"): 62,
-    ("write/settings.py", "settings"): 115, ("launcher/settings.py", "read"): 75,
+    ("plan/flags.py", "plan_flags"): 222,
 }
-KNOWN_LONG_MODULES = {"checks/git.py": 409, "checks/proxy.py": 430, "plan/flags.py": 488, "probes/proxies.py": 516,
-                      "write/settings.py": 772, "formats/bat.py": 404}
+KNOWN_LONG_MODULES = {"checks/git.py": 409, "checks/proxy.py": 430, "plan/flags.py": 488, "probes/proxies.py": 516}
 
 
 def _modules():

@@ -88,31 +88,6 @@ class SetLine(object):
         return "SetLine(%r, %r, exact=%r)" % (self.name, self.value, self.exact)
 
 
-def _expand_percent(text):
-    """Phase 1 for text without variables: (text, exact). ``exact`` is False when a reference was found."""
-    out = []
-    i = 0
-    exact = True
-    while i < len(text):
-        ch = text[i]
-        if ch != "%":
-            out.append(ch)
-            i += 1
-            continue
-        if text.startswith("%%", i):
-            out.append("%")
-            i += 2
-            continue
-        match = _PCT_REF.match(text, i)
-        if match:
-            exact = False
-            out.append(match.group(0))
-            i = match.end()
-            continue
-        i += 1  # a lone % disappears
-    return "".join(out), exact
-
-
 def _special_phase(text):
     """Phase 2: (characters, quoted flags, ended early). Carets outside quotes are consumed."""
     chars = []
@@ -147,7 +122,7 @@ def parse_set(line, delayed=False):
     rest = match.group("rest")
     if not rest or rest.startswith("/") or "=" not in rest:
         return None
-    text, exact = _expand_percent(rest)
+    text, exact = expand_percent(rest)
     text, ended = _special_phase(text)
     if ended:
         exact = False
@@ -295,10 +270,11 @@ def _ends_with_caret(text):
     return False
 
 
-def expand_percent(text, variables, file_dir=""):
-    """Phase 1 with known variables (names compared without case): (text, exact). Undefined names become nothing,
-    as in a batch file; ``%~dp0`` is ``file_dir`` with a trailing backslash; other batch arguments make it inexact."""
-    upper = dict((k.upper(), v) for k, v in variables.items())
+def expand_percent(text, variables=None, file_dir=""):
+    """Phase 1: (text, exact). With ``variables`` (names compared without case) undefined names become nothing, as in
+    a batch file, and ``%~dp0`` is ``file_dir`` with a trailing backslash; other batch arguments make it inexact.
+    Without ``variables`` every reference stays as written and makes it inexact."""
+    upper = None if variables is None else dict((k.upper(), v) for k, v in variables.items())
     out = []
     exact = True
     i = 0
@@ -318,12 +294,12 @@ def expand_percent(text, variables, file_dir=""):
             continue
         ref = match.group(0)
         i = match.end()
-        if ref.lower() == "%~dp0":
+        if upper is not None and ref.lower() == "%~dp0":
             out.append(file_dir.rstrip("\\/") + "\\" if file_dir else "")
-        elif ref.endswith("%") and len(ref) > 2 and ":" not in ref:
+        elif upper is not None and ref.endswith("%") and len(ref) > 2 and ":" not in ref:
             out.append(upper.get(ref[1:-1].upper(), ""))
         else:
-            exact = False  # %1, %*, %~nx0 or %VAR:a=b%: not modelled
+            exact = False  # no variables, or %1, %*, %~nx0, %VAR:a=b%: not modelled
             out.append(ref)
     return "".join(out), exact
 
@@ -389,7 +365,7 @@ def statements(texts, variables=None, file_dir="", bom=False, delayed=False):
             delayed = delayed or enables_delayed(raw)
             parsed = _parse_with(raw, variables, file_dir, delayed)
             kind = "set" if parsed is not None else "other"
-            clean = not _special_phase(_expand_percent(raw)[0])[1]
+            clean = not _special_phase(expand_percent(raw)[0])[1]
             out.append(Statement(i, last, raw, kind, parsed, depth, clean))
             if parsed is not None and variables is not None:
                 _apply(variables, parsed)
