@@ -208,7 +208,8 @@ def build(ctx):
     package = one_click.describe(root, ctx.environ, ctx.host.path_sep) if facts["is_dir"] else None
     environ = package["environ"] if package else dict(ctx.environ)
     layout = dict(facts, flavour=kind, one_click=bool(package))
-    settings = launch_settings.read(root, ctx.platform, environ, layout)
+    chosen = target.choose(layout, root, ctx.platform)
+    settings = launch_settings.read(root, ctx.platform, environ, layout, target=chosen.name)
     repos = None
     if launch is not None:
         repos = apply_overrides(launch["repos"], settings["variables"], settings["source"])
@@ -224,4 +225,4 @@ def build(ctx):
                     clip=clip, requirements_file=(launch or {}).get("requirements_file"), flags=flags,
                     flags_files=(parser or {}).get("files") or [], flags_missing=(parser or {}).get("missing") or [],
                     webui_sh=webui_sh.describe(root) if facts["is_dir"] else None, notes=notes,
-                    target=target.choose(layout, root, ctx.platform), **facts)
+                    target=chosen, **facts)

@@ -44,8 +44,10 @@ def parse_sh(text, variables, exported=None, bom=False):
 class _Files(object):
     """The settings files of one read: their texts, and which file set each name."""
 
-    def __init__(self, webui_dir, variables):
+    def __init__(self, webui_dir, variables, ignore_bom=None):
         self.webui_dir = webui_dir
+        self.ignore_bom = ignore_bom  # a file whose BOM --fix drops: read it as it will be
+        self.boms = []
         self.variables = variables
         self.source = dict((k, "environment") for k in variables)
         self.files = []
@@ -60,7 +62,10 @@ class _Files(object):
                 return "", False
             text = read_text_lenient(path)  # refuses FIFOs and other non-regular files
             with open(path, "rb") as fh:
-                return text, fh.read(3) == b"\xef\xbb\xbf"
+                bom = fh.read(3) == b"\xef\xbb\xbf"
+            if bom:
+                self.boms.append(name)
+            return text, bom and name != self.ignore_bom
         except OSError as exc:
             self.unreadable[name] = "%s: %s" % (exc.__class__.__name__, exc.strerror or exc)
             return "", False
@@ -109,16 +114,26 @@ def _read_posix(files, environ, unexported):
         files.source["venv_dir"] = "default"
 
 
-def read(webui_dir, platform_name, environ, layout=None):
+def read(webui_dir, platform_name, environ, layout=None, target=None):
     """Effective launcher variables.
 
     Returns {'variables': {NAME: value}, 'source': {NAME: file name or 'environment' or 'default'},
-    'files': [names of settings files that exist], 'unreadable': {file name: why}, 'platform': ...}.
+    'files': [names of settings files that exist], 'unreadable': {file name: why}, 'platform': ...,
+    'after_fix': the variables once --fix has dropped the BOM of ``target`` (the settings file it writes; the same
+    dict as 'variables' when that file has none)}.
     A settings file that cannot be read (I/O error, permissions) is left out and named in 'unreadable'.
     """
+    out = _read_once(webui_dir, platform_name, environ, layout)
+    out["after_fix"] = out["variables"]
+    if target and target in out["boms"]:
+        out["after_fix"] = _read_once(webui_dir, platform_name, environ, layout, ignore_bom=target)["variables"]
+    return out
+
+
+def _read_once(webui_dir, platform_name, environ, layout, ignore_bom=None):
     windows = platform_name == "windows"
     variables = dict((k.upper(), v) for k, v in environ.items()) if windows else dict(environ)
-    files = _Files(webui_dir, variables)
+    files = _Files(webui_dir, variables, ignore_bom)
     unexported = []
     venv_skipped = False
     if windows:
@@ -131,7 +146,7 @@ def read(webui_dir, platform_name, environ, layout=None):
             del source[key]
     return {"variables": variables, "source": source, "files": files.files, "unreadable": files.unreadable,
             "platform": platform_name, "venv_skipped": venv_skipped,
-            "unexported": unexported}
+            "unexported": unexported, "boms": files.boms}
 
 
 def _drop_unexported(variables, exported, unexported):
@@ -151,6 +166,15 @@ def commandline_args(launch):
         return shlex.split(value)
     except ValueError:
         return None
+
+
+def planning_args(launch):
+    """The COMMANDLINE_ARGS tokens a plan starts from: the value the launcher sees once --fix has repaired the file
+    (its BOM dropped, Windows paths quoted, #15025), as the user meant them; None when it cannot be split at all."""
+    from sd_doctor.formats.args import meant_tokens
+
+    variables = launch.get("after_fix") or launch["variables"]
+    return meant_tokens(variables.get("COMMANDLINE_ARGS", ""), launch.get("platform") == "windows")
 
 
 def flag_value(tokens, flag):

@@ -44,7 +44,7 @@ attention flags: nothing is planned there and stale ones are removed. A flag the
 import re
 
 from sd_doctor.core.text import T
-from sd_doctor.launcher import flavour as flavours
+from sd_doctor.launcher import flavour as flavours, settings as launch_settings
 
 GIB = 1024.0 ** 3
 TOP = 3
@@ -457,7 +457,7 @@ def _assemble(groups, planned, remove, reasons, notes, accepts):
 def plan(ctx, findings):
     """A Plan for COMMANDLINE_ARGS from the context and the findings ({check id: Finding}); None when
     COMMANDLINE_ARGS cannot be split (an unbalanced quote: the writer must not rebuild it from a guess)."""
-    tokens = ctx.commandline_args
+    tokens = launch_settings.planning_args(ctx.launch)  # what the launcher sees once --fix repaired the file
     if tokens is None:
         return None
     layout = ctx.layout or {}

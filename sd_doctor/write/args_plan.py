@@ -2,6 +2,7 @@
 
 from sd_doctor.formats import args as argquote
 from sd_doctor.core.text import T
+from sd_doctor.launcher import settings as launch_settings
 
 # -- COMMANDLINE_ARGS -----------------------------------------------------------------------------------------------
 
@@ -40,7 +41,7 @@ class ArgsPlan(object):
             return None
         base = list(meant)
         if self.plan is not None:
-            seen = self.ctx.commandline_args  # what the planner started from
+            seen = launch_settings.planning_args(self.ctx.launch)  # what the planner started from
             planned = list(self.plan.commandline_args)
             if seen is not None and len(seen) == len(meant):
                 translate = dict((s, m) for s, m in zip(seen, meant) if s != m)
