@@ -236,3 +236,43 @@ def _set_names(data):
             if value:
                 names.append(name.decode())
     return names
+
+
+# -- case 6: an absolute VENV_DIR under a webui.bat that builds "%~dp0%VENV_DIR%\Scripts\Python.exe" (#6608) ----------
+def test_case6_absolute_venv_dir_before_2023_is_made_relative(wine):
+    import ntpath
+
+    co = checkout(wine, "a1111-2022-11-10", "case6")
+    venv_win = "C:\\venvs\\sd6"
+    wine.precreate_venv(wine.prefix.unix(venv_win), wine.user_python)
+    edit_user_bat(co, lambda d: d.replace(b"set VENV_DIR=\r\n", b"set VENV_DIR=" + venv_win.encode() + b"\r\n")
+                  .replace(b"set PYTHON=\r\n", b"set PYTHON=" + wine.user_python.encode() + b"\r\n"))
+    # the real webui.bat of November 2022 with that file: the launch breaks (the harness' proof of the fact)
+    with pytest.raises(launchers.LaunchFailed):
+        wine.run_webui_user_bat(co, timeout=60)
+    before = doctor(wine, co)
+    venv = dict((c["id"], c) for c in before["checks"])["venv"]
+    assert venv["status"] == "error" and "#6608" in json.dumps(venv, ensure_ascii=False), venv
+    assert venv["facts"]["dp0_absolute"]["relative"], venv["facts"]
+    doc, probe, _, _ = fix_launch_refix(wine, co, venv_win=venv_win)
+    written = settings_of(doc)["variables"]["VENV_DIR"]
+    assert not ntpath.splitdrive(written)[0] and written == ntpath.relpath(venv_win, wine.prefix.win(co)), written
+    assert b"set VENV_DIR=" + written.encode() + b"\r\n" in read(os.path.join(co, "webui-user.bat"))
+    assert probe["split"] == planned(doc), probe
+    assert ntpath.normpath(probe["executable"]).lower() == (venv_win + "\\Scripts\\python.exe").lower(), probe
+    after = dict((c["id"], c) for c in doctor(wine, co)["checks"])["venv"]
+    assert after["facts"]["dp0_absolute"] is None and "#6608" not in json.dumps(after, ensure_ascii=False), after
+
+
+def test_the_venv_under_dp0_fact_is_read_from_each_corpus_webui_bat():
+    """From the file's text, not from a date: the 2022 files build the path from %~dp0, the later ones do not."""
+    from sd_doctor.launcher.model import venv_under_dp0
+    from sd_doctor.launcher.flavour import detect_generation
+
+    seen = {}
+    for name in CORPUS_NAMES:
+        with open(os.path.join(corpus_path(name), "webui.bat"), encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+        seen[name] = (venv_under_dp0(text), detect_generation(text))
+    assert [n for n, (dp0, _) in seen.items() if dp0] == ["a1111-2022-09-08", "a1111-2022-11-10"], seen
+    assert seen["a1111-2022-11-10"][1] == "2023"  # the date-like generation would have missed it

@@ -106,6 +106,20 @@ def _want_network(want, props, windows):
                               "“git 与代码仓库”检查项：默认的 Stable Diffusion 仓库已不存在")))
 
 
+def _refuse_absolute_venv(ctx, want, windows):
+    """Never an absolute VENV_DIR where webui.bat puts %~dp0 in front of it (before January 2023, #6608)."""
+    import ntpath
+
+    if not (windows and (ctx.layout or {}).get("venv_under_dp0")):
+        return
+    for entry in [e for e in want.values if e[0] == "VENV_DIR" and ntpath.splitdrive(e[1].strip('"'))[0]]:
+        want.values.remove(entry)
+        want.left_out.append(T("VENV_DIR={v} is not written: this webui.bat runs \"%~dp0%VENV_DIR%\\Scripts\\Python.exe\""
+                               " (#6608), so VENV_DIR must be relative to the web UI folder.",
+                               "未写入 VENV_DIR={v}：这个 webui.bat 运行 \"%~dp0%VENV_DIR%\\Scripts\\Python.exe\"（#6608），"
+                               "因此 VENV_DIR 必须是相对于 web UI 文件夹的路径。", v=entry[1]))
+
+
 def wanted_values(ctx, findings, target):
     """(Wanted, the merged proposals) for ``target``'s dialect."""
     props = proposals(findings)
@@ -117,5 +131,10 @@ def wanted_values(ctx, findings, target):
         _want_git(want, props["GIT"], windows)
     if ctx.options.no_venv:
         _want_no_venv(ctx, want, windows, target)
+    elif windows and props.get("VENV_DIR"):
+        want.values.append(("VENV_DIR", props["VENV_DIR"], T("the venv check: this webui.bat takes VENV_DIR relative "
+                                                             "to its folder (#6608)", "venv 检查：这个 webui.bat 把 "
+                                                             "VENV_DIR 当作相对于其文件夹的路径（#6608）")))
+    _refuse_absolute_venv(ctx, want, windows)
     _want_network(want, props, windows)
     return want, props
