@@ -276,3 +276,24 @@ def test_the_venv_under_dp0_fact_is_read_from_each_corpus_webui_bat():
         seen[name] = (venv_under_dp0(text), detect_generation(text))
     assert [n for n, (dp0, _) in seen.items() if dp0] == ["a1111-2022-09-08", "a1111-2022-11-10"], seen
     assert seen["a1111-2022-11-10"][1] == "2023"  # the date-like generation would have missed it
+
+
+# -- issue 16: set lines after call webui.bat are not in effect -----------------------------------------------------
+def test_set_lines_after_call_webui_bat_are_not_in_effect(wine):
+    co = checkout(wine, "a1111-2024-02-26-v1.8", "after-call")
+    path = edit_user_bat(co, lambda d: d + b"set COMMANDLINE_ARGS=--api\r\nset PYTHON=C:\\nowhere\\python.exe\r\n")
+    wine.precreate_venv(os.path.join(co, "venv"), wine.user_python)
+    # the real chain first: cmd runs those lines only after the web UI has exited
+    _, probe = wine.run_webui_user_bat(co, timeout=60,
+                                       env={"WINEPATH": wine.user_python.rsplit("\\", 1)[0]})
+    assert probe["split"] == [] and "nowhere" not in probe["env"].get("PYTHON", ""), probe
+    report = doctor(wine, co)
+    assert "after \"call webui.bat\"" in warnings_text(report), warnings_text(report)
+    assert "--api" not in planned(report)
+    doc, probe, _, _ = fix_launch_refix(wine, co)
+    data = read(path)
+    call_at = data.index(b"call webui.bat")
+    assert data.index(b"set COMMANDLINE_ARGS=--") < call_at and data.index(b"set PYTHON=C:\\users") < call_at, data
+    assert data.endswith(b"set COMMANDLINE_ARGS=--api\r\nset PYTHON=C:\\nowhere\\python.exe\r\n")  # the user's lines
+    assert probe["split"] == planned(doc) and "--api" not in probe["split"], probe
+    assert probe["executable"].lower().endswith("\\venv\\scripts\\python.exe"), probe

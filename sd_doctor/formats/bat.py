@@ -346,10 +346,12 @@ def statements(texts, variables=None, file_dir="", bom=False, delayed=False):
 
     ``variables`` (a dict, changed in place): set lines are applied to it as they come (``set X=`` deletes X) and
     %VAR% expands from it; None reads each line on its own. ``bom``: the file starts with a UTF-8 byte-order mark,
-    which cmd takes as part of the first command, so that line never runs."""
+    which cmd takes as part of the first command, so that line never runs. Lines after a top-level call of webui.bat
+    run only once the web UI has exited: they are listed, but not applied to ``variables``."""
     depths = block_depths(texts)
     out = []
     i = 0
+    launched = False
     while i < len(texts):
         last, raw = _join(texts, i)
         depth = depths[i]
@@ -361,13 +363,14 @@ def statements(texts, variables=None, file_dir="", bom=False, delayed=False):
             out.append(Statement(i, last, raw, "comment", depth=depth))
         elif is_call_webui(raw):
             out.append(Statement(i, last, raw, "call", depth=depth))
+            launched = launched or depth == 0
         else:
             delayed = delayed or enables_delayed(raw)
             parsed = _parse_with(raw, variables, file_dir, delayed)
             kind = "set" if parsed is not None else "other"
             clean = not _special_phase(expand_percent(raw)[0])[1]
             out.append(Statement(i, last, raw, kind, parsed, depth, clean))
-            if parsed is not None and variables is not None:
+            if parsed is not None and variables is not None and not launched:
                 _apply(variables, parsed)
         i = last + 1
     return out

@@ -85,6 +85,17 @@ def _comment_out_calls(merge, sts):
                                 f=merge.name, l=st.raw.strip()))
 
 
+def _after_call(merge, late, top):
+    """``set`` lines after ``call webui.bat``: cmd runs them only once the web UI has exited (issue 16)."""
+    for st in late:
+        merge.warnings.append(T("{f} sets {n} after \"{c}\" (line {l}): cmd runs that line only after the web UI has "
+                                "exited, so the web UI never sees it. Move it above the call; sd-doctor writes its own "
+                                "lines there.",
+                                "{f} 在 \"{c}\" 之后设置 {n}（第 {l} 行）：cmd 要等 web UI 退出后才执行这一行，web UI "
+                                "永远看不到它。请把它移到这次调用之前；sd-doctor 也把自己的设置写在那里。",
+                                f=merge.name, n=st.set.name, c=top[0].raw.strip(), l=st.first + 1))
+
+
 def _bat_scan(merge, variables=None, file_dir=""):
     """(owned {NAME: (Statement, SetLine)}, anchor line, delayed) over cmd's logical lines (the file as it will be
     written: without its BOM)."""
@@ -97,6 +108,7 @@ def _bat_scan(merge, variables=None, file_dir=""):
     else:
         top = [st for st in calls if st.depth == 0]
         limit = top[0].first if top else limit
+        _after_call(merge, [st for st in sts if st.first > limit and st.kind == "set"], top)
     delayed = any(batfile.enables_delayed(t) for t in texts[:limit])
     owned = {}
     last_set = None
