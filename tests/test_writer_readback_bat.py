@@ -297,3 +297,21 @@ def test_set_lines_after_call_webui_bat_are_not_in_effect(wine):
     assert data.endswith(b"set COMMANDLINE_ARGS=--api\r\nset PYTHON=C:\\nowhere\\python.exe\r\n")  # the user's lines
     assert probe["split"] == planned(doc) and "--api" not in probe["split"], probe
     assert probe["executable"].lower().endswith("\\venv\\scripts\\python.exe"), probe
+
+
+# -- idempotence: a second --fix changes nothing, on every corpus file ----------------------------------------------
+def _bat_bytes(folder):
+    return dict((n, read(os.path.join(folder, n))) for n in sorted(os.listdir(folder)) if n.lower().endswith(".bat"))
+
+
+@pytest.mark.parametrize("eol", ["\r\n", None], ids=["crlf", "as-stored"])
+@pytest.mark.parametrize("name", CORPUS_NAMES)
+def test_second_fix_changes_nothing_on_every_corpus_file(wine, name, eol):
+    co = launchers.make_checkout(name, wine.prefix.unix("C:\\sd\\idem\\%s-%s" % (name, "crlf" if eol else "lf")),
+                                 user_bat_eol=eol)
+    first = settings_of(doctor(wine, co, "--fix"))
+    after_first = _bat_bytes(co)
+    second = settings_of(doctor(wine, co, "--fix"))
+    assert second.get("changed") is False and second.get("applied") is False, second
+    assert _bat_bytes(co) == after_first
+    assert second.get("commandline_args") == first.get("commandline_args"), (first, second)
