@@ -15,6 +15,7 @@ One Wine prefix for the module; each doctor run costs about 1.5 s, each launch a
 import codecs
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -220,10 +221,15 @@ def test_case5_python_cp437_cannot_hold_is_refused_and_the_rest_written(wine):
     assert "--skip-torch-cuda-test" in planned(doc) and "COMMANDLINE_ARGS" in settings["variables"], settings
     assert settings_of(doc_again)["changed"] is False, settings_of(doc_again)
     assert read(os.path.join(co, "webui-user.bat")) == user_bat
-    # the launch: the user puts an ASCII-only Python where cmd finds it (here on PATH), as the finding says
+    # the finding names the ASCII-only 8.3 short name of that very interpreter (Windows' GetShortPathNameW);
+    # the user follows it, and the real chain runs with it
+    short = re.search(r"set PYTHON=(\S+) \(or move", text).group(1)
+    assert all(ord(c) < 128 for c in short) and short.lower() != odd.lower(), short
+    ran = wine.prefix.run([short, "-c", "import sys; print(sys.version_info[:2])"])
+    assert ran.returncode == 0 and "(3, 10)" in ran.stdout, ran
+    edit_user_bat(co, lambda d: d.replace(b"set PYTHON=\r\n", b"set PYTHON=" + short.encode() + b"\r\n"))
     wine.precreate_venv(os.path.join(co, "venv"), wine.user_python)
-    result, probe = wine.run_webui_user_bat(co, timeout=60,
-                                            env={"WINEPATH": wine.user_python.rsplit("\\", 1)[0]})
+    result, probe = wine.run_webui_user_bat(co, timeout=60)
     assert probe["split"] == planned(doc), (probe, settings)
     assert not any(stray in result.stdout + result.stderr for stray in STRAY), result
 

@@ -36,20 +36,51 @@ def _effective(ctx, name, dialect):
     return variables.get(name)
 
 
-def _new_line_encodable(merge, text, name):
-    """Check that ``text`` can be stored in the file's encoding and read back as written. Returns True when so."""
-    doc = merge.doc
+def short_path(value):
+    """The 8.3 short form of an existing Windows path (GetShortPathNameW) when it is ASCII-only and differs, else
+    None (not Windows, no short names on that drive, or the path does not exist)."""
+    path = value.strip('"')
+    if os.name != "nt" or not os.path.exists(path):
+        return None
     try:
-        text.encode(doc.encoding)
-    except UnicodeEncodeError:
-        # Refuse this one value (the rest is still written): a finding with the reason and the ASCII-safe way out.
+        import ctypes
+
+        buf = ctypes.create_unicode_buffer(1024)
+        size = ctypes.windll.kernel32.GetShortPathNameW(path, buf, 1024)
+    except (AttributeError, OSError, ValueError):
+        return None
+    short = buf.value if 0 < size < 1024 else ""
+    return short if short and short != path and all(ord(c) < 128 for c in short) else None
+
+
+def _refuse_unencodable(merge, name, value):
+    """Refuse this one value (the rest is still written): a finding with the reason and the ASCII-safe way out."""
+    doc = merge.doc
+    short = short_path(value) if merge.dialect == "bat" and value else None
+    if short:
+        merge.warnings.append(T("{n} is not written: its value has characters that {f} ({e}) cannot hold. Its 8.3 short "
+                                "name is ASCII-only and names the same file: set {n}={s} (or move Python to a folder "
+                                "such as C:\\Python310).",
+                                "{n} 未写入：它的值含有 {f}（{e} 编码）无法保存的字符。它的 8.3 短路径只含 ASCII，指向同一个文件："
+                                "set {n}={s}（或把 Python 移到 C:\\Python310 这样的文件夹）。",
+                                n=name, f=merge.name, e=doc.encoding, s=short))
+    else:
         merge.warnings.append(T("{n} is not written: its value has characters that {f} ({e}) cannot hold. Use an "
                                 "ASCII-only path instead: the 8.3 short name (dir /x shows it, e.g. C:\\PROGRA~1\\...) "
                                 "where the drive has short names, or move Python to a folder such as C:\\Python310.",
                                 "{n} 未写入：它的值含有 {f}（{e} 编码）无法保存的字符。请改用只含 ASCII 的路径：驱动器支持短文件名时"
                                 "用 8.3 短路径（dir /x 可以看到，例如 C:\\PROGRA~1\\...），或把 Python 移到 C:\\Python310 这样的文件夹。",
                                 n=name, f=merge.name, e=doc.encoding))
-        merge.refused.append(name)
+    merge.refused.append(name)
+
+
+def _new_line_encodable(merge, text, name, value=None):
+    """Check that ``text`` can be stored in the file's encoding and read back as written. Returns True when so."""
+    doc = merge.doc
+    try:
+        text.encode(doc.encoding)
+    except UnicodeEncodeError:
+        _refuse_unencodable(merge, name, value)
         return False
     if merge.dialect == "bat" and any(ord(c) > 127 for c in text) and merge.oem and _codec(doc.encoding) != merge.oem:
         merge.problems.append(T("{n}: cmd reads {f} in code page {o}, but the file is saved as {e}; a value with "
@@ -235,7 +266,7 @@ def merge_values(ctx, doc, target, values, oem=None):
         if _unchanged(target.dialect, name, current, value):
             continue
         line = _line_for(merge, name, value, delayed)
-        if line is None or not _new_line_encodable(merge, line, name):
+        if line is None or not _new_line_encodable(merge, line, name, value):
             continue
         merge.changed_names.append(name)
         if hit is not None:
