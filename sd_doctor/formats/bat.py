@@ -217,29 +217,34 @@ def calls_webui(lines):
 
 
 def block_depths(lines):
-    """The parenthesis depth each line starts at (0 = top level), by the usual one-block-per-lines layout."""
+    """The parenthesis depth each line starts at (0 = top level), by the usual one-block-per-lines layout. A line
+    continued with ``^`` goes on in the next one: that line is still part of the same command."""
     depths = []
     depth = 0
+    is_set = continued = False
     for line in lines:
         stripped = line.strip()
-        if is_comment(line):
+        if is_comment(line) and not continued:
             depths.append(depth)
             continue
-        if stripped.startswith(")"):
+        if stripped.startswith(")") and not continued:
             depth = max(0, depth - 1)
         depths.append(depth)
+        if not continued:
+            is_set = bool(_SET_RE.match(stripped))  # set X=( is a value: only a ")" inside a block ends that block
         quoted = False
         opened = 0
         for ch in stripped:
             if ch == '"':
                 quoted = not quoted
-            elif not quoted and ch == "(":
+            elif not quoted and ch == "(" and not is_set:
                 opened += 1
             elif not quoted and ch == ")":
                 opened -= 1
-        if stripped.startswith(")"):
+        if stripped.startswith(")") and not continued:
             opened += 1
         depth = max(0, depth + opened)
+        continued = ends_with_caret(line)
     return depths
 
 
@@ -254,7 +259,7 @@ def python_value(path):
 
 # -- the one reader: logical lines in order, as cmd runs a settings file --------------------------------------------
 
-def _ends_with_caret(text):
+def ends_with_caret(text):
     """True when ``text`` ends with a ``^`` that cmd takes as a line continuation (unescaped, outside quotes)."""
     quoted = False
     i = 0
@@ -323,7 +328,7 @@ class Statement(object):
 def _join(texts, i):
     """(last index, joined raw text) of the logical line starting at physical line ``i``."""
     joined = texts[i]
-    while _ends_with_caret(joined) and not _COMMENT_RE.match(joined) and i + 1 < len(texts):
+    while ends_with_caret(joined) and not _COMMENT_RE.match(joined) and i + 1 < len(texts):
         i += 1
         nxt = texts[i]
         joined = joined[:-1] + ("^" + nxt if nxt else "^")  # the first character of the next line is taken literally

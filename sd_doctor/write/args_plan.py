@@ -41,10 +41,14 @@ class ArgsPlan(object):
             return None
         base = list(meant)
         if self.plan is not None:
-            seen = launch_settings.planning_args(self.ctx.launch)  # what the planner started from
+            # what the planner started from: the repaired value (plan/flags.py), or the web UI's split of it
+            starts = [launch_settings.planning_args(self.ctx.launch), self.ctx.commandline_args]
+            seen = next((s for s in starts if s is not None and len(s) == len(meant)), starts[0])
             planned = list(self.plan.commandline_args)
             if seen is not None and len(seen) == len(meant):
-                translate = dict((s, m) for s, m in zip(seen, meant) if s != m)
+                translate = {}
+                for start in [s for s in starts if s is not None and len(s) == len(meant)]:
+                    translate.update((s, m) for s, m in zip(start, meant) if s != m)
                 base = [translate.get(t, t) for t in planned]
             elif seen is None:
                 removed = set(self.plan.removed)

@@ -154,10 +154,25 @@ def _bat_scan(merge, variables=None, file_dir=""):
         anchor = limit
         while anchor > 0 and limit < len(texts) and not texts[anchor - 1].strip():
             anchor -= 1  # keep the blank line that stands before "call webui.bat"
+    return owned, _safe_anchor(sts, texts, anchor), delayed
+
+
+def _safe_anchor(sts, texts, anchor):
+    """The insert position moved up until a new line there is a statement of its own: never inside a ( ... ) block,
+    never inside a ``^``-continued logical line, never right after a line whose ``^`` would join it."""
     depth_at = batfile.block_depths(texts + ["rem"])
-    while anchor > 0 and depth_at[anchor] > 0:
-        anchor -= 1  # never inside a ( ... ) block: go before the line that opens it
-    return owned, anchor, delayed
+    moved = True
+    while moved:
+        moved = False
+        while anchor > 0 and depth_at[anchor] > 0:
+            anchor -= 1  # never inside a ( ... ) block: go before the line that opens it
+            moved = True
+        for st in sts:
+            joins = st.last == anchor - 1 and st.kind != "comment" and batfile.ends_with_caret(texts[st.last])
+            if st.first < anchor <= st.last or (joins and st.first < anchor):
+                anchor = st.first
+                moved = True
+    return anchor
 
 
 def _sh_scan(merge):
