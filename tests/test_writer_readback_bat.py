@@ -189,6 +189,19 @@ def test_case3_settings_bat_calling_webui_bat_is_defused(wine, spelling):
     assert result.stdout.count("SD-PROBE reached") == 1 and result.elapsed < 30, result  # no recursion
 
 
+@pytest.mark.parametrize("spelling", [s for s in CALL_SPELLINGS if not s.startswith("start")])
+def test_case3_webui_user_bat_in_each_call_spelling_gets_its_lines_before_the_call(wine, spelling):
+    """webui-user.bat's own call of webui.bat, spelled any way cmd resolves it: the writer's lines go above it (a
+    ``start`` would run webui.bat in a new window, after this file has ended: not a launch the probe can wait for)."""
+    co = checkout(wine, "forge-2025-06-26", "case3u-%d" % CALL_SPELLINGS.index(spelling))
+    path = edit_user_bat(co, lambda d: d.replace(b"call webui.bat", spelling.encode()))
+    doc, probe, _, _ = fix_launch_refix(wine, co)
+    data = read(path)
+    assert data.index(b"set COMMANDLINE_ARGS=--") < data.index(spelling.encode()), data
+    assert data.index(b"set PYTHON=C:") < data.index(spelling.encode()), data
+    assert probe["split"] == planned(doc) and probe["split"], probe
+
+
 # -- case 4: #15025, a COMMANDLINE_ARGS ending in \" is repaired and planned in one pass ----------------------------
 def test_case4_trailing_backslash_quote_is_repaired_and_planned_in_one_fix(wine):
     co = checkout(wine, "a1111-2024-02-26-v1.8", "case4")
