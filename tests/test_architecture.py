@@ -23,10 +23,8 @@ MAX_MODULE_LINES = 400
 
 # Still over the bounds (issue 15 is not finished): each may shrink, none may grow, and no new one may appear.
 KNOWN_LONG_FUNCTIONS = {
-    ("write/settings.py", "wanted_values"): 62, ("write/settings.py", "settings"): 115,
-    ("launcher/settings.py", "read"): 75,
 }
-KNOWN_LONG_MODULES = {"write/settings.py": 772, "formats/bat.py": 404}
+KNOWN_LONG_MODULES = {}
 
 
 def _modules():

@@ -34,6 +34,7 @@ def probe(ctx):
     folder = venv_path(ctx.webui_dir, launch)
     facts = {"platform": ctx.platform, "webui_dir": ctx.webui_dir, "venv": folder,
              "repositories": os.path.join(ctx.webui_dir, "repositories"), "exists": False}
+    facts["dp0_absolute"] = _dp0_absolute(ctx, launch) if folder is not None else None
     facts["clip"] = _clip(ctx, folder)
     if folder is None or not os.path.isdir(folder):
         return facts
@@ -53,6 +54,41 @@ def probe(ctx):
     facts["python_info"] = interrogate([python], local_bound(ctx.timeout)) if facts["python_exists"] else None
     facts["packages"] = _packages(ctx, folder, facts.get("home"))
     return facts
+
+
+def _dp0_absolute(ctx, launch):
+    """Where webui.bat builds "%~dp0%VENV_DIR%\\Scripts\\Python.exe" (before January 2023, #6608) and VENV_DIR is
+    absolute: {'value', 'launcher_path' (what that webui.bat runs), 'relative' (the same folder relative to the web UI
+    folder, None on another drive)}; else None."""
+    import ntpath
+
+    value = (launch["variables"].get("VENV_DIR") or "").strip('"')
+    if ctx.platform != "windows" or not (ctx.layout or {}).get("venv_under_dp0") or not ntpath.splitdrive(value)[0]:
+        return None
+    base = ctx.webui_dir.rstrip("\\/")
+    relative = None
+    if ntpath.splitdrive(base)[0].lower() == ntpath.splitdrive(value)[0].lower():
+        relative = ntpath.relpath(value, base)
+    return {"value": value, "launcher_path": base + "\\" + value + "\\Scripts\\Python.exe", "relative": relative}
+
+
+def _judge_dp0(f, bad):
+    """An absolute VENV_DIR under a webui.bat that puts %~dp0 in front of it: the launch breaks (#6608)."""
+    f.error(T("VENV_DIR={v} is absolute, but this webui.bat (before January 2023) runs \"%~dp0%VENV_DIR%\\Scripts\\"
+              "Python.exe\", i.e. {p}, which does not exist (#6608).",
+              "VENV_DIR={v} 是绝对路径，但这个 webui.bat（2023 年 1 月之前）运行的是 \"%~dp0%VENV_DIR%\\Scripts\\"
+              "Python.exe\"，即 {p}，这个路径不存在（#6608）。", v=bad["value"], p=bad["launcher_path"]))
+    if bad.get("relative"):
+        f.advise(T("Give VENV_DIR relative to the web UI folder (sd-doctor --fix writes it): set VENV_DIR={r}",
+                   "把 VENV_DIR 写成相对于 web UI 文件夹的路径（sd-doctor --fix 会写入）：set VENV_DIR={r}",
+                   r=bad["relative"]))
+        f.proposals["VENV_DIR"] = bad["relative"]
+    else:
+        f.advise(T("VENV_DIR is on another drive than the web UI, so no relative path reaches it: move the venv into "
+                   "the web UI folder (set VENV_DIR=venv), or update the web UI (git pull), whose webui.bat takes an "
+                   "absolute VENV_DIR.",
+                   "VENV_DIR 与 web UI 不在同一个驱动器上，无法用相对路径指向它：请把 venv 移到 web UI 文件夹内"
+                   "（set VENV_DIR=venv），或更新 web UI（git pull），新版 webui.bat 接受绝对路径的 VENV_DIR。"))
 
 
 def _clip(ctx, folder):
@@ -101,6 +137,8 @@ def judge(facts):
         return f
     from sd_doctor.checks._venv_packages import judge_clip
 
+    if facts.get("dp0_absolute"):
+        _judge_dp0(f, facts["dp0_absolute"])
     if not facts.get("exists"):
         f.ok(T("No venv yet; the launcher will create one at {p}.", "尚无 venv；启动脚本会在 {p} 创建。", p=folder))
         judge_clip(f, facts)

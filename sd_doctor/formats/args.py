@@ -120,6 +120,14 @@ def windows_repair(value):
     return posix, meant
 
 
+def meant_tokens(value, windows):
+    """The tokens the user meant by COMMANDLINE_ARGS ``value``: what the web UI splits, or on Windows the repaired
+    split of a value with unquoted backslashes or a ``\\"`` before its closing quote (#15025), which --fix writes
+    back quoted. None when it cannot be split at all."""
+    repair = windows_repair(value) if windows else None
+    return repair[1] if repair is not None else split(value)
+
+
 def set_flag(tokens, flag, value):
     """``tokens`` with ``flag value`` replacing any ``flag X`` / ``flag=X`` (appended when absent)."""
     out = []

@@ -88,31 +88,6 @@ class SetLine(object):
         return "SetLine(%r, %r, exact=%r)" % (self.name, self.value, self.exact)
 
 
-def _expand_percent(text):
-    """Phase 1 for text without variables: (text, exact). ``exact`` is False when a reference was found."""
-    out = []
-    i = 0
-    exact = True
-    while i < len(text):
-        ch = text[i]
-        if ch != "%":
-            out.append(ch)
-            i += 1
-            continue
-        if text.startswith("%%", i):
-            out.append("%")
-            i += 2
-            continue
-        match = _PCT_REF.match(text, i)
-        if match:
-            exact = False
-            out.append(match.group(0))
-            i = match.end()
-            continue
-        i += 1  # a lone % disappears
-    return "".join(out), exact
-
-
 def _special_phase(text):
     """Phase 2: (characters, quoted flags, ended early). Carets outside quotes are consumed."""
     chars = []
@@ -147,7 +122,7 @@ def parse_set(line, delayed=False):
     rest = match.group("rest")
     if not rest or rest.startswith("/") or "=" not in rest:
         return None
-    text, exact = _expand_percent(rest)
+    text, exact = expand_percent(rest)
     text, ended = _special_phase(text)
     if ended:
         exact = False
@@ -242,29 +217,34 @@ def calls_webui(lines):
 
 
 def block_depths(lines):
-    """The parenthesis depth each line starts at (0 = top level), by the usual one-block-per-lines layout."""
+    """The parenthesis depth each line starts at (0 = top level), by the usual one-block-per-lines layout. A line
+    continued with ``^`` goes on in the next one: that line is still part of the same command."""
     depths = []
     depth = 0
+    is_set = continued = False
     for line in lines:
         stripped = line.strip()
-        if is_comment(line):
+        if is_comment(line) and not continued:
             depths.append(depth)
             continue
-        if stripped.startswith(")"):
+        if stripped.startswith(")") and not continued:
             depth = max(0, depth - 1)
         depths.append(depth)
+        if not continued:
+            is_set = bool(_SET_RE.match(stripped))  # set X=( is a value: only a ")" inside a block ends that block
         quoted = False
         opened = 0
         for ch in stripped:
             if ch == '"':
                 quoted = not quoted
-            elif not quoted and ch == "(":
+            elif not quoted and ch == "(" and not is_set:
                 opened += 1
             elif not quoted and ch == ")":
                 opened -= 1
-        if stripped.startswith(")"):
+        if stripped.startswith(")") and not continued:
             opened += 1
         depth = max(0, depth + opened)
+        continued = ends_with_caret(line)
     return depths
 
 
@@ -279,7 +259,7 @@ def python_value(path):
 
 # -- the one reader: logical lines in order, as cmd runs a settings file --------------------------------------------
 
-def _ends_with_caret(text):
+def ends_with_caret(text):
     """True when ``text`` ends with a ``^`` that cmd takes as a line continuation (unescaped, outside quotes)."""
     quoted = False
     i = 0
@@ -295,10 +275,11 @@ def _ends_with_caret(text):
     return False
 
 
-def expand_percent(text, variables, file_dir=""):
-    """Phase 1 with known variables (names compared without case): (text, exact). Undefined names become nothing,
-    as in a batch file; ``%~dp0`` is ``file_dir`` with a trailing backslash; other batch arguments make it inexact."""
-    upper = dict((k.upper(), v) for k, v in variables.items())
+def expand_percent(text, variables=None, file_dir=""):
+    """Phase 1: (text, exact). With ``variables`` (names compared without case) undefined names become nothing, as in
+    a batch file, and ``%~dp0`` is ``file_dir`` with a trailing backslash; other batch arguments make it inexact.
+    Without ``variables`` every reference stays as written and makes it inexact."""
+    upper = None if variables is None else dict((k.upper(), v) for k, v in variables.items())
     out = []
     exact = True
     i = 0
@@ -318,12 +299,12 @@ def expand_percent(text, variables, file_dir=""):
             continue
         ref = match.group(0)
         i = match.end()
-        if ref.lower() == "%~dp0":
+        if upper is not None and ref.lower() == "%~dp0":
             out.append(file_dir.rstrip("\\/") + "\\" if file_dir else "")
-        elif ref.endswith("%") and len(ref) > 2 and ":" not in ref:
+        elif upper is not None and ref.endswith("%") and len(ref) > 2 and ":" not in ref:
             out.append(upper.get(ref[1:-1].upper(), ""))
         else:
-            exact = False  # %1, %*, %~nx0 or %VAR:a=b%: not modelled
+            exact = False  # no variables, or %1, %*, %~nx0, %VAR:a=b%: not modelled
             out.append(ref)
     return "".join(out), exact
 
@@ -347,7 +328,7 @@ class Statement(object):
 def _join(texts, i):
     """(last index, joined raw text) of the logical line starting at physical line ``i``."""
     joined = texts[i]
-    while _ends_with_caret(joined) and not _COMMENT_RE.match(joined) and i + 1 < len(texts):
+    while ends_with_caret(joined) and not _COMMENT_RE.match(joined) and i + 1 < len(texts):
         i += 1
         nxt = texts[i]
         joined = joined[:-1] + ("^" + nxt if nxt else "^")  # the first character of the next line is taken literally
@@ -370,10 +351,12 @@ def statements(texts, variables=None, file_dir="", bom=False, delayed=False):
 
     ``variables`` (a dict, changed in place): set lines are applied to it as they come (``set X=`` deletes X) and
     %VAR% expands from it; None reads each line on its own. ``bom``: the file starts with a UTF-8 byte-order mark,
-    which cmd takes as part of the first command, so that line never runs."""
+    which cmd takes as part of the first command, so that line never runs. Lines after a top-level call of webui.bat
+    run only once the web UI has exited: they are listed, but not applied to ``variables``."""
     depths = block_depths(texts)
     out = []
     i = 0
+    launched = False
     while i < len(texts):
         last, raw = _join(texts, i)
         depth = depths[i]
@@ -385,13 +368,14 @@ def statements(texts, variables=None, file_dir="", bom=False, delayed=False):
             out.append(Statement(i, last, raw, "comment", depth=depth))
         elif is_call_webui(raw):
             out.append(Statement(i, last, raw, "call", depth=depth))
+            launched = launched or depth == 0
         else:
             delayed = delayed or enables_delayed(raw)
             parsed = _parse_with(raw, variables, file_dir, delayed)
             kind = "set" if parsed is not None else "other"
-            clean = not _special_phase(_expand_percent(raw)[0])[1]
+            clean = not _special_phase(expand_percent(raw)[0])[1]
             out.append(Statement(i, last, raw, kind, parsed, depth, clean))
-            if parsed is not None and variables is not None:
+            if parsed is not None and variables is not None and not launched:
                 _apply(variables, parsed)
         i = last + 1
     return out

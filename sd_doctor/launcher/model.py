@@ -24,7 +24,8 @@ class Launcher(object):
 
     webui_dir, platform, exists, is_dir, installed, markers, is_git, version;
     flavour ('a1111'|'forge'|'reforge'|'forge-classic'|'forge-neo'|'directml'|'sdnext'|'comfyui'), flavour_label,
-    flavour_evidence, generation ('2022'|'2023'|'1.7+' of webui.bat), calls_settings_bat;
+    flavour_evidence, generation ('2022'|'2023'|'1.7+' of webui.bat), calls_settings_bat, venv_under_dp0 (webui.bat
+    runs "%~dp0%VENV_DIR%\\Scripts\\Python.exe": VENV_DIR must be relative, #6608);
     one_click ({'root', 'run_bat', 'python_dir', ...}) and environ (the environment the launcher gets: run.bat's in a
     one-click package, else the process's); settings (launcher/settings.read: the variables it sees);
     launch_file (the file read with ast), repositories ([{url_var, commit_var, url, url_source, commit,
@@ -79,7 +80,7 @@ class Launcher(object):
                 "markers": list(self.markers), "flavour": self.flavour, "generation": self.generation,
                 "calls_settings_bat": self.calls_settings_bat, "one_click": bool(self.one_click),
                 "is_git": self.is_git, "version": self.version, "accepted_flags": self.accepted_flags,
-                "empty": self.empty, "nested_webui": self.nested_webui}
+                "empty": self.empty, "nested_webui": self.nested_webui, "venv_under_dp0": self.venv_under_dp0}
 
     def to_json(self):
         out = dict(self.layout)
@@ -131,12 +132,22 @@ def _emptiness(root):
     return not names, None
 
 
+_DP0_VENV = re.compile(r"%~dp0%venv_dir%", re.I)
+
+
+def venv_under_dp0(bat_text):
+    """True where webui.bat builds ``"%~dp0%VENV_DIR%\\Scripts\\Python.exe"`` (before January 2023, #6608): VENV_DIR is
+    taken relative to the web UI folder there, so an absolute value makes a path that does not exist."""
+    return any(_DP0_VENV.search(line) and not line.strip().lower().startswith(("rem ", "@rem ", "::"))
+               for line in bat_text.splitlines())
+
+
 def _layout_facts(root, timeout):
     from sd_doctor.formats.textfile import read_text_lenient
 
     facts = {"webui_dir": root, "exists": os.path.exists(root), "is_dir": os.path.isdir(root), "generation": None,
              "calls_settings_bat": False, "markers": [], "installed": False, "is_git": False, "version": None,
-             "empty": False, "nested_webui": None}
+             "empty": False, "nested_webui": None, "venv_under_dp0": False}
     if not facts["is_dir"]:
         return facts
     facts["markers"] = [m for m in flavours.MARKERS if os.path.isfile(os.path.join(root, m))]
@@ -147,7 +158,8 @@ def _layout_facts(root, timeout):
     if os.path.isfile(bat):
         try:
             text = read_text_lenient(bat)
-            facts.update(generation=flavours.detect_generation(text), calls_settings_bat=flavours.calls_settings_bat(text))
+            facts.update(generation=flavours.detect_generation(text), calls_settings_bat=flavours.calls_settings_bat(text),
+                         venv_under_dp0=venv_under_dp0(text))
         except OSError:
             pass
     facts["is_git"] = os.path.exists(os.path.join(root, ".git"))
@@ -208,7 +220,8 @@ def build(ctx):
     package = one_click.describe(root, ctx.environ, ctx.host.path_sep) if facts["is_dir"] else None
     environ = package["environ"] if package else dict(ctx.environ)
     layout = dict(facts, flavour=kind, one_click=bool(package))
-    settings = launch_settings.read(root, ctx.platform, environ, layout)
+    chosen = target.choose(layout, root, ctx.platform)
+    settings = launch_settings.read(root, ctx.platform, environ, layout, target=chosen.name)
     repos = None
     if launch is not None:
         repos = apply_overrides(launch["repos"], settings["variables"], settings["source"])
@@ -224,4 +237,4 @@ def build(ctx):
                     clip=clip, requirements_file=(launch or {}).get("requirements_file"), flags=flags,
                     flags_files=(parser or {}).get("files") or [], flags_missing=(parser or {}).get("missing") or [],
                     webui_sh=webui_sh.describe(root) if facts["is_dir"] else None, notes=notes,
-                    target=target.choose(layout, root, ctx.platform), **facts)
+                    target=chosen, **facts)

@@ -46,7 +46,7 @@ attention flags: nothing is planned there and stale ones are removed. A flag the
 import re
 
 from sd_doctor.core.text import T
-from sd_doctor.launcher import flavour as flavours
+from sd_doctor.launcher import flavour as flavours, settings as launch_settings
 from sd_doctor.plan import ladder
 from sd_doctor.plan.args import assemble, split_groups, values_of
 from sd_doctor.plan.ladder import LADDER_FLAGS
@@ -267,7 +267,7 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
 def plan(ctx, findings):
     """A Plan for COMMANDLINE_ARGS from the context and the findings ({check id: Finding}); None when
     COMMANDLINE_ARGS cannot be split (an unbalanced quote: the writer must not rebuild it from a guess)."""
-    tokens = ctx.commandline_args
+    tokens = launch_settings.planning_args(ctx.launch)  # what the launcher sees once --fix repaired the file
     if tokens is None:
         return None
     layout = ctx.layout or {}
