@@ -87,6 +87,21 @@ def assignment_line(name, value):
     return "%s%s=%s" % (prefix, name, shlex.quote(value))
 
 
+# -- line ends: bash ends a line at LF only ---------------------------------------------------------------------------
+
+def cr_line_ends(lines):
+    """True when a line of ``lines`` ([content bytes, eol bytes], the CR of a CRLF in eol) ends in CR, before its LF
+    or at the end of the file: bash reads that CR as the last character of the line (python_cmd=python3 becomes
+    ``python3\\r``). A CR inside a line is an ordinary byte to bash, not a line end, and is not reported."""
+    return any(eol == b"\r\n" or content.endswith(b"\r") for content, eol in lines)
+
+
+def lf_line(content, eol):
+    """[content, eol] as LF: every CR at the end of the line goes (``\\r\\r\\n`` too, and a CR before the end of the
+    file), so the written file has no line that ends in CR and a second pass finds nothing to convert."""
+    return [content.rstrip(b"\r"), b"\n" if eol else b""]
+
+
 # -- the one reader: logical lines in order, as bash sources webui-user.sh ------------------------------------------
 
 _ASSIGN_ANY_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<export>export[ \t]+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>\+?=)"

@@ -481,7 +481,7 @@ def _encoding_repairs(merge):
                                 "the first line never runs. --fix removes the mark.",
                                 "{f} 以 UTF-8 字节顺序标记（BOM）开头：{s} 把它当作第一条命令的一部分，所以第一行永远不会执行。"
                                 "--fix 会删除这个标记。", f=merge.name, s="cmd" if merge.dialect == "bat" else "bash"))
-    if merge.dialect == "sh" and any(eol == b"\r\n" for _, eol in doc.lines):
+    if merge.dialect == "sh" and shfile.cr_line_ends(doc.lines):
         merge.to_lf = True
         merge.warnings.append(T("{f} has Windows (CRLF) line ends: bash reads the CR as part of each value "
                                 "(python_cmd=python3 becomes python3\\r). --fix writes LF line ends.",
@@ -494,8 +494,7 @@ def apply_merge(merge):
     doc = merge.doc
     lines = [list(line) for line in doc.lines]
     if merge.to_lf:
-        for line in lines:
-            line[1] = b"\n" if line[1] else b""
+        lines = [shfile.lf_line(content, eol) for content, eol in lines]
     for i in sorted(merge.deletes, reverse=True):
         del lines[i]
         merge.edits = dict((k - 1 if k > i else k, v) for k, v in merge.edits.items())
