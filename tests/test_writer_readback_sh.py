@@ -38,6 +38,8 @@ class World(object):
         corpus_path(name)  # skips with the one-line reason where the corpus is absent
         self.checkout = launchers.make_checkout(name, os.path.join(top, "web ui"))
         self.user_sh = os.path.join(self.checkout, "webui-user.sh")
+        with open(self.user_sh, "rb") as fh:
+            self.corpus = fh.read()  # the corpus webui-user.sh, the base of every file built here
         python = launchers.real_python("3.10")
         if python is None:
             pytest.skip("no real Python 3.10 on this machine for webui.sh")
@@ -50,8 +52,7 @@ class World(object):
         self.sh_env = launchers.sh_environ(self.bin_dir, self.home)
 
     def corpus_user_sh(self):
-        with open(self.user_sh, "rb") as fh:
-            return fh.read()
+        return self.corpus
 
     def write(self, data):
         with open(self.user_sh, "wb") as fh:
@@ -165,4 +166,100 @@ def test_bom_before_export_commandline_args_is_said_dropped_and_read_back_exactl
     assert backup_bytes(settings) == data
     assert not w.read().startswith(b"\xef\xbb\xbf")
     assert_probe_gets_the_plan(w, settings, "python3.10")
+    assert_second_fix_changes_nothing(w)
+
+
+# -- COMMANDLINE_ARGS without export; COMMANDLINE_ARGS+= -------------------------------------------------------------
+PY310 = (b'#python_cmd="python3"', b'python_cmd="python3.10"')
+
+
+@pytest.mark.parametrize("name", [V17, FORGE])
+def test_commandline_args_without_export_never_reaches_launch_py_and_fix_exports_it(world, name):
+    w = world(name)
+    w.write(uncomment(w.corpus_user_sh(), (b'#export COMMANDLINE_ARGS=""', b'COMMANDLINE_ARGS="--xformers"'), PY310))
+    result, probe = w.launch()
+    # the premise: webui.sh sources the file, so COMMANDLINE_ARGS is set in its shell, but it never exports it:
+    # launch.py, a child process, does not get it
+    assert probe["commandline_args"] is None, probe
+    settings, _ = w.doctor("--fix")
+    assert ("COMMANDLINE_ARGS is set in webui-user.sh without export (COMMANDLINE_ARGS=--xformers): webui.sh sources "
+            "the file but never exports COMMANDLINE_ARGS, so launch.py does not get it") in warnings_of(settings)
+    if name == V17:  # memory flags are planned: the line is rewritten, with export
+        assert settings["applied"] and b"\nexport COMMANDLINE_ARGS=" in w.read(), settings
+    else:  # Forge plans none: the file stays as it is, and launch.py keeps getting nothing, as planned
+        assert settings["changed"] is False and settings["commandline_args"] == [], settings
+    assert_probe_gets_the_plan(w, settings, "python3.10")
+    assert_second_fix_changes_nothing(w)
+
+
+@pytest.mark.parametrize("name", [V17, V18])
+def test_appended_medvram_is_seen_so_oom_climbs_from_it(world, name):
+    w = world(name)
+
+    def user_sh(line):
+        return uncomment(w.corpus_user_sh(), (b'#export COMMANDLINE_ARGS=""', line), PY310)
+
+    w.write(user_sh(b'export COMMANDLINE_ARGS="--xformers --medvram"'))
+    one_line, _ = w.doctor("--oom")
+    w.write(user_sh(b'export COMMANDLINE_ARGS="--xformers"'))
+    without, _ = w.doctor("--oom")
+    assert without["commandline_args"] != one_line["commandline_args"]  # the --medvram the user has decides the rung
+    appended = user_sh(b'export COMMANDLINE_ARGS="--xformers"\nCOMMANDLINE_ARGS+=" --medvram"')
+    w.write(appended)
+    result, probe = w.launch()
+    assert probe["split"] == ["--xformers", "--medvram"], probe  # the premise: bash appends
+    settings, _ = w.doctor("--oom")
+    assert settings["commandline_args"] == one_line["commandline_args"]  # --oom climbs from the appended --medvram
+    assert settings["commandline_args"].count("--medvram") <= 1
+    # --fix (without --oom, which says "still out of memory" and so climbs on every run) reads back exactly
+    settings, _ = w.doctor("--fix")
+    assert_probe_gets_the_plan(w, settings, "python3.10")
+    assert_second_fix_changes_nothing(w)
+
+
+# -- a line continued with \, trailing comments; a line that does more than the assignment ---------------------------
+CONTINUED = b'export COMMANDLINE_ARGS="--xformers \\\n    --api"   # my flags, see the wiki\n'
+
+
+@pytest.mark.parametrize("name", [V17, V18])
+def test_continued_commandline_args_is_merged_whole_and_keeps_its_comment(world, name):
+    w = world(name)
+    w.write(uncomment(w.corpus_user_sh(), (b'#export COMMANDLINE_ARGS=""\n', CONTINUED), PY310))
+    result, probe = w.launch()
+    assert probe["split"] == ["--xformers", "--api"], probe  # the premise: bash joins the two lines
+    settings, _ = w.doctor("--fix")
+    assert settings["applied"] and "--medvram" in settings["commandline_args"], settings
+    assert settings["commandline_args"][:2] == ["--xformers", "--api"]  # the user's flags, from both lines
+    lines = w.read().decode().split("\n")
+    args_lines = [l for l in lines if "COMMANDLINE_ARGS=" in l and not l.startswith("#")]
+    assert len(args_lines) == 1 and args_lines[0].endswith("'   # my flags, see the wiki"), lines
+    assert not any(l.strip().startswith('--api"') for l in lines), lines  # no orphaned continuation line
+    assert_probe_gets_the_plan(w, settings, "python3.10")
+    assert_second_fix_changes_nothing(w)
+
+
+def test_rewritten_python_cmd_keeps_its_comment_and_an_untouched_continuation_still_reads(world):
+    w = world(FORGE)  # Forge plans no memory flags: the continued line stays as the user wrote it
+    gone = b'python_cmd="/opt/python310/bin/python3"  # my own build\n'
+    w.write(uncomment(w.corpus_user_sh(), (b'#export COMMANDLINE_ARGS=""\n', CONTINUED), (b'#python_cmd="python3"\n', gone)))
+    settings, _ = w.doctor("--fix")
+    python = settings["variables"].get("python_cmd")
+    assert python and os.path.isabs(python) and python != "/opt/python310/bin/python3", settings
+    data = w.read()
+    assert CONTINUED in data
+    assert ("python_cmd=%s  # my own build\n" % python).encode() in data, data
+    assert_probe_gets_the_plan(w, settings, python)
+    assert_second_fix_changes_nothing(w)
+
+
+def test_a_line_that_also_runs_a_command_gets_a_finding_instead_of_a_rewrite(world):
+    w = world(V18)
+    line = b'export COMMANDLINE_ARGS="--xformers"; echo sd-doctor-user-command'
+    w.write(uncomment(w.corpus_user_sh(), (b'#export COMMANDLINE_ARGS=""', line), PY310))
+    settings, _ = w.doctor("--fix")
+    text = warnings_of(settings)
+    assert "COMMANDLINE_ARGS is not written: line 13 of webui-user.sh" in text and "it also runs a command" in text, text
+    assert line + b"\n" in w.read()  # the user's line, byte for byte
+    result, probe = w.launch()
+    assert probe["split"] == ["--xformers"] and "sd-doctor-user-command" in result.stdout, (probe, result)
     assert_second_fix_changes_nothing(w)

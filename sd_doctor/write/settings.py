@@ -359,7 +359,7 @@ def _sh_scan(merge):
     assignment of a name is the one to rewrite; ``in effect`` is the value launch.py gets (exported or shell-only)."""
     owned = {}
     anchors = {}
-    variables, exported = {}, set(merge.environ)
+    variables, exported = dict(merge.environ), set(merge.environ)  # as webui.sh starts: += and $VAR see these
     for st in shfile.statements(merge.doc.texts, variables, exported):
         if st.kind == "assign":
             owned[st.assign.name] = st
@@ -370,6 +370,8 @@ def _sh_scan(merge):
     out = {}
     for name, st in owned.items():
         live = name in exported or name in shfile.SHELL_ONLY
+        if not live and name in shfile.EXPORTED:
+            merge.warnings.append(shfile.not_exported(name, merge.name, st.assign.value))
         out[name] = (st, st.assign, variables.get(name) if live else None)
     return out, anchors
 
@@ -461,6 +463,10 @@ def merge_values(ctx, doc, target, values, oem=None):
             continue
         line = _line_for(merge, name, value, delayed)
         if line is None or not _new_line_encodable(merge, line, name):
+            continue
+        blocker = shfile.rewrite_blocker(hit[0]) if hit is not None and target.dialect == "sh" else None
+        if blocker is not None:
+            merge.warnings.append(shfile.not_rewritten(name, merge.name, hit[0], blocker, line))
             continue
         merge.changed_names.append(name)
         if hit is not None:
