@@ -249,8 +249,16 @@ def _blockers():
     }
 
 
-def not_rewritten(name, file_name, st, blocker, wanted):
-    """The finding for a line the writer does not replace: the launcher keeps what it had, the user gets the line."""
+def refuse_rewrite(merge, name, st, wanted):
+    """True when the writer must not replace ``st`` by the line ``wanted``; the finding that says why and what to
+    write by hand goes to ``merge.warnings`` (``merge.name``: the file's name); the launcher keeps what it had."""
+    blocker = rewrite_blocker(st)
+    if blocker is not None:
+        merge.warnings.append(_not_rewritten(name, merge.name, st, blocker, wanted))
+    return blocker is not None
+
+
+def _not_rewritten(name, file_name, st, blocker, wanted):
     from sd_doctor.core.text import T
 
     return T("{n} is not written: line {l} of {f} ({t}) does more than set {n} ({r}), and replacing it would drop the "
@@ -259,8 +267,14 @@ def not_rewritten(name, file_name, st, blocker, wanted):
              n=name, l=st.first + 1, f=file_name, t=st.raw.strip(), r=_blockers()[blocker], w=wanted)
 
 
-def not_exported(name, file_name, value):
-    """The finding for an exported variable (COMMANDLINE_ARGS, ...) that the file sets without ``export``."""
+def unexported_findings(owned, exported, file_name):
+    """A finding for each variable launch.py reads (COMMANDLINE_ARGS, ...) that the file sets (``owned``: {name:
+    Statement}) but nobody exports (``exported``: the names exported by the environment or the file)."""
+    return [_not_exported(name, file_name, st.assign.value) for name, st in sorted(owned.items())
+            if name in EXPORTED and name not in exported]
+
+
+def _not_exported(name, file_name, value):
     from sd_doctor.core.text import T
 
     return T("{n} is set in {f} without export ({n}={v}): webui.sh sources the file but never exports {n}, so "

@@ -367,13 +367,9 @@ def _sh_scan(merge):
         name = shfile.commented_name(st.raw)
         if name:
             anchors[name] = st.last + 1
-    out = {}
-    for name, st in owned.items():
-        live = name in exported or name in shfile.SHELL_ONLY
-        if not live and name in shfile.EXPORTED:
-            merge.warnings.append(shfile.not_exported(name, merge.name, st.assign.value))
-        out[name] = (st, st.assign, variables.get(name) if live else None)
-    return out, anchors
+    merge.warnings.extend(shfile.unexported_findings(owned, exported, merge.name))
+    live = lambda name: name in exported or name in shfile.SHELL_ONLY
+    return dict((n, (st, st.assign, variables.get(n) if live(n) else None)) for n, st in owned.items()), anchors
 
 
 def _sh_comment(raw):
@@ -464,10 +460,8 @@ def merge_values(ctx, doc, target, values, oem=None):
         line = _line_for(merge, name, value, delayed)
         if line is None or not _new_line_encodable(merge, line, name):
             continue
-        blocker = shfile.rewrite_blocker(hit[0]) if hit is not None and target.dialect == "sh" else None
-        if blocker is not None:
-            merge.warnings.append(shfile.not_rewritten(name, merge.name, hit[0], blocker, line))
-            continue
+        if hit is not None and target.dialect == "sh" and shfile.refuse_rewrite(merge, name, hit[0], line):
+            continue  # the line does more than the assignment: a finding, not a rewrite
         merge.changed_names.append(name)
         if hit is not None:
             _rewrite(merge, hit, line)
