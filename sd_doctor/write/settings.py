@@ -493,13 +493,13 @@ def apply_merge(merge):
     """The new bytes of the file (the Doc is not modified)."""
     doc = merge.doc
     lines = [list(line) for line in doc.lines]
-    if merge.to_lf:
-        lines = [shfile.lf_line(content, eol) for content, eol in lines]
     for i in sorted(merge.deletes, reverse=True):
         del lines[i]
         merge.edits = dict((k - 1 if k > i else k, v) for k, v in merge.edits.items())
     for i, text in merge.edits.items():
         lines[i][0] = text.encode(doc.encoding)
+    if merge.to_lf:  # after the edits: a rewritten last line keeps the user's comment, but not the CR after it
+        lines = [shfile.lf_line(content, eol) for content, eol in lines]
     eol = b"\n" if merge.to_lf else doc.eol
     inserts = sorted(merge.inserts, key=lambda item: (item[0], item[1]))
     shift = lambda at: at - len([i for i in merge.deletes if i < at])
