@@ -263,3 +263,36 @@ def test_a_line_that_also_runs_a_command_gets_a_finding_instead_of_a_rewrite(wor
     result, probe = w.launch()
     assert probe["split"] == ["--xformers"] and "sd-doctor-user-command" in result.stdout, (probe, result)
     assert_second_fix_changes_nothing(w)
+
+
+# -- the reader itself against bash ----------------------------------------------------------------------------------
+READER_CASES = [
+    b'export COMMANDLINE_ARGS="--a" # note \\\nexport GIT=git2\n',  # a backslash in a comment joins nothing
+    b'export COMMANDLINE_ARGS="--a \\\n  --b"  # c\n',  # joined inside double quotes, the newline gone
+    b"export COMMANDLINE_ARGS='--a \\\n--b'\n",  # inside single quotes backslash and newline stay
+    b'export COMMANDLINE_ARGS="--a\n--b"\nexport GIT=g\n',  # an open quote continues on the next line
+    b'export COMMANDLINE_ARGS=--a\r\npython_cmd=python3\r\n',  # CRLF: the CR is the value's last character
+    b'export COMMANDLINE_ARGS="--a"\nCOMMANDLINE_ARGS+=" --medvram"\n',
+    b'COMMANDLINE_ARGS="--never-exported"\nexport GIT=g\n',
+    b'export GIT=g \\\n\nexport COMMANDLINE_ARGS=--x\n',  # a backslash before an empty line
+]
+
+
+@pytest.mark.parametrize("data", READER_CASES)
+def test_the_reader_gets_what_bash_gets(tmp_path, data):
+    import subprocess
+
+    from sd_doctor.launcher.settings import parse_sh
+
+    path = tmp_path / "webui-user.sh"
+    path.write_bytes(data)
+    names = ["COMMANDLINE_ARGS", "GIT", "python_cmd"]
+    script = 'source "$1" >/dev/null 2>&1; printf "%s\\0" "$python_cmd"; env -0'
+    out = subprocess.run(["bash", "-c", script, "t", str(path)], env={"PATH": "/usr/bin:/bin"}, cwd=str(tmp_path),
+                         capture_output=True, timeout=30).stdout.split(b"\0")
+    bash = dict(e.decode().split("=", 1) for e in out[1:] if b"=" in e)
+    bash["python_cmd"] = out[0].decode()
+    variables, exported = {"PATH": "/usr/bin:/bin"}, {"PATH"}
+    parse_sh(data.decode(), variables, exported)
+    mine = dict((n, variables[n]) for n in names if n in variables and (n in exported or n == "python_cmd"))
+    assert mine == dict((n, bash[n]) for n in names if bash.get(n)), data
