@@ -120,7 +120,7 @@ class Folder(object):
 
 
 # Bounded: the whole file runs in well under a minute on a loaded two-core machine; CI may ask for more examples.
-PROPERTY = settings(max_examples=int(os.environ.get("SD_DOCTOR_PROPERTY_EXAMPLES", "60")), deadline=None,
+PROPERTY = settings(max_examples=int(os.environ.get("SD_DOCTOR_PROPERTY_EXAMPLES", "150")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
