@@ -3,7 +3,8 @@
 import re
 import shlex
 
-_ASSIGN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<export>export[ \t]+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$")
+_ASSIGN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<export>export[ \t]+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>.*)$",
+                        re.S)  # a value in quotes may span lines
 _COMMENTED_RE = re.compile(r"^[ \t]*#+[ \t]*(?:export[ \t]+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=")
 
 # What webui.sh itself reads as shell variables; every other name reaches launch.py only when exported.
@@ -60,17 +61,59 @@ def parse_assignment(line):
         return None
     raw = match.group("value")
     exact = not _active(raw)
-    try:
-        lexer = shlex.shlex(raw, posix=True)
-        lexer.whitespace_split = True
-        lexer.commenters = "#"
-        parts = list(lexer)
-    except ValueError:
+    parts = _words(raw)
+    if parts is None:
         parts, exact = [raw], False
     if len(parts) > 1:
         exact = False  # a second word: not a plain assignment we can reproduce
     value = parts[0] if parts else ""
     return Assignment(match.group("name"), value, exact, match.group("indent"), bool(match.group("export")))
+
+
+def _words(raw):
+    """bash's words of ``raw`` (quotes removed, comment cut), or None for an unclosed quote."""
+    try:
+        lexer = shlex.shlex(_without_comment(raw), posix=True)
+        lexer.whitespace_split = True
+        lexer.commenters = ""
+        lexer.whitespace = " \t\n"  # bash splits words at blanks only: a CR is part of a word
+        return list(lexer)
+    except ValueError:
+        return None
+
+
+def _more_assignments(st, parsed):
+    """The other words of ``NAME=v W2 W3`` as bash runs them: ``export`` assigns each ``N=v`` word and exports each
+    name; without ``export`` all words must be assignments, else they only set the command's environment (None)."""
+    words = _words(_ASSIGN_ANY_RE.match(st.raw).group("value")) or []
+    pairs = []
+    for word in words[1:]:
+        name, eq, value = word.partition("=")
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name) or not (eq or parsed.export):
+            return None if not parsed.export else pairs
+        pairs.append((name, value if eq else None))
+    return pairs
+
+
+def _without_comment(raw):
+    """``raw`` (a value, after ``=``) up to bash's comment: a ``#`` after an unquoted, unescaped blank; ``a#b`` and
+    ``a\\ #b`` are one word to bash, although Python's shlex would cut them."""
+    i, quoted, blank = 0, None, False
+    while i < len(raw):
+        ch = raw[i]
+        if quoted == "'":
+            quoted = None if ch == "'" else quoted
+        elif ch == "\\":
+            i += 1
+        elif quoted == '"':
+            quoted = None if ch == '"' else quoted
+        elif ch in "'\"":
+            quoted = ch
+        elif ch == "#" and blank:
+            return raw[:i]
+        blank = quoted is None and ch in " \t"
+        i += 1
+    return raw
 
 
 def commented_name(line):
@@ -87,6 +130,21 @@ def assignment_line(name, value):
     return "%s%s=%s" % (prefix, name, shlex.quote(value))
 
 
+# -- line ends: bash ends a line at LF only ---------------------------------------------------------------------------
+
+def cr_line_ends(lines):
+    """True when a line of ``lines`` ([content bytes, eol bytes], the CR of a CRLF in eol) ends in CR, before its LF
+    or at the end of the file: bash reads that CR as the last character of the line (python_cmd=python3 becomes
+    ``python3\\r``). A CR inside a line is an ordinary byte to bash, not a line end, and is not reported."""
+    return any(eol == b"\r\n" or content.endswith(b"\r") for content, eol in lines)
+
+
+def lf_line(content, eol):
+    """[content, eol] as LF: every CR at the end of the line goes (``\\r\\r\\n`` too, and a CR before the end of the
+    file), so the written file has no line that ends in CR and a second pass finds nothing to convert."""
+    return [content.rstrip(b"\r"), b"\n" if eol else b""]
+
+
 # -- the one reader: logical lines in order, as bash sources webui-user.sh ------------------------------------------
 
 _ASSIGN_ANY_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<export>export[ \t]+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>\+?=)"
@@ -96,18 +154,55 @@ _VAR_RE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 
 class Statement(object):
-    """One logical line (physical lines ``first``..``last``, joined where a line ends in ``\\``). ``kind``:
-    'assign', 'dead' (the line a BOM starts), 'other'."""
+    """One logical line (physical lines ``first``..``last``, joined where a line ends in ``\\`` or a quote is still
+    open). ``kind``: 'assign', 'dead' (the line a BOM starts), 'other'; ``unclosed``: a quote never closed."""
 
-    __slots__ = ("first", "last", "raw", "kind", "assign", "op")
+    __slots__ = ("first", "last", "raw", "kind", "assign", "op", "unclosed")
 
     def __init__(self, first, last, raw, kind, assign=None, op="="):
         self.first, self.last, self.raw, self.kind, self.assign, self.op = first, last, raw, kind, assign, op
+        self.unclosed = False
 
 
-def _odd_backslash_end(text):
-    stripped = text.rstrip("\\")
-    return (len(text) - len(stripped)) % 2 == 1 and not text.lstrip().startswith("#")
+def _line_end(text, quoted):
+    """(quote still open at the end of the physical line ``text`` or None, True when it ends in a backslash that
+    joins the next line), ``quoted`` being the quote open at its start. A ``#`` that starts a word outside quotes
+    comments out the rest: a backslash there joins nothing."""
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quoted == "'":
+            quoted = None if ch == "'" else quoted
+        elif ch == "\\":
+            if i + 1 == n:
+                return quoted, True  # backslash-newline: removed by bash, inside double quotes too
+            i += 1
+        elif quoted == '"':
+            quoted = None if ch == '"' else quoted
+        elif ch in "'\"":
+            quoted = ch
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t;&|()<>"):
+            return None, False
+        i += 1
+    return quoted, False
+
+
+def logical_lines(lines):
+    """(first, last, joined text, unclosed) for each command line of a sourced file, as bash's reader joins them:
+    a trailing backslash (outside single quotes and comments) joins the next line without the newline; an open
+    quote continues on the next line with the newline kept."""
+    out = []
+    i = 0
+    while i < len(lines):
+        first, raw = i, lines[i]
+        quoted, join = _line_end(raw, None)
+        while (join or quoted) and i + 1 < len(lines):
+            i += 1
+            raw = (raw[:-1] if join else raw + "\n") + lines[i]
+            quoted, join = _line_end(lines[i], quoted)
+        out.append((first, i, raw, bool(quoted)))
+        i += 1
+    return out
 
 
 def statements(text, variables=None, exported=None, bom=False):
@@ -116,19 +211,14 @@ def statements(text, variables=None, exported=None, bom=False):
     ``export`` lines."""
     lines = text.split("\n") if isinstance(text, str) else list(text)
     out = []
-    i = 0
-    while i < len(lines):
-        first, raw = i, lines[i]
-        while _odd_backslash_end(raw) and i + 1 < len(lines):
-            i += 1
-            raw = raw[:-1] + lines[i]  # backslash-newline disappears, inside double quotes too
-        st = Statement(first, i, raw, "other")
+    for first, last, raw, unclosed in logical_lines(lines):
+        st = Statement(first, last, raw, "other")
+        st.unclosed = unclosed
         if bom and first == 0:
             st.kind = "dead"
         else:
             _read_statement(st, variables, exported)
         out.append(st)
-        i += 1
     return out
 
 
@@ -147,11 +237,95 @@ def _read_statement(st, variables, exported):
     st.kind, st.assign, st.op = "assign", parsed, match.group("op")
     if variables is None:
         return
+    more = [] if parsed.exact else _more_assignments(st, parsed)
+    if more is None:
+        return  # NAME=v command ...: the value is only in that command's environment
     value = parsed.value if parsed.exact else _VAR_RE.sub(lambda m: variables.get(m.group(1), ""), parsed.value)
-    if st.raw.endswith("\r") and "#" not in st.raw:
-        value += "\r"  # a CRLF file: bash keeps the carriage return as the value's last character
     if st.op == "+=":
         value = variables.get(parsed.name, "") + value
-    variables[parsed.name] = value
-    if exported is not None and parsed.export:
-        exported.add(parsed.name)
+    # a CR before the line end is in the value already: bash splits words at blanks only
+    for name, other in [(parsed.name, value)] + more:
+        if other is not None:
+            variables[name] = other
+        if exported is not None and parsed.export:
+            exported.add(name)
+
+
+# -- what the writer may replace -------------------------------------------------------------------------------------
+
+def rewrite_blocker(st):
+    """Why the assignment ``st`` may not be replaced by a plain ``[export ]NAME=value`` line (that would drop what
+    else the line does), as a key of _blockers(), or None. A trailing ``# comment`` is no obstacle: the writer keeps it."""
+    if st.unclosed:
+        return "unclosed"
+    raw = st.raw
+    match = _ASSIGN_ANY_RE.match(raw)
+    i, n, quoted, blank = (match.start("value") if match else 0), len(raw), None, False
+    while i < n:
+        ch = raw[i]
+        if quoted == "'":
+            quoted = None if ch == "'" else quoted
+        elif ch == "\\":
+            i += 1
+        elif ch == "`" or raw.startswith("$(", i):
+            return "command"
+        elif quoted == '"':
+            quoted = None if ch == '"' else quoted
+        elif ch in " \t":
+            blank = True
+        elif ch == "#" and blank:
+            return None
+        elif ch in ";&|<>()":
+            return "command"
+        elif blank:
+            return "words"
+        elif ch in "'\"":
+            quoted = ch
+        i += 1
+    return None
+
+
+def _blockers():
+    from sd_doctor.core.text import T
+
+    return {
+        "unclosed": T("a quote there is never closed", "其中有未闭合的引号"),
+        "command": T("it also runs a command", "它还会执行别的命令"),
+        "words": T("another word follows the value, which bash runs as a command", "值后面还有别的词，bash 会把它当作命令执行"),
+    }
+
+
+def refuse_rewrite(merge, name, st, wanted):
+    """True when the writer must not replace ``st`` by the line ``wanted``; the finding that says why and what to
+    write by hand goes to ``merge.warnings`` (``merge.name``: the file's name); the launcher keeps what it had."""
+    blocker = rewrite_blocker(st)
+    if blocker is not None:
+        merge.warnings.append(_not_rewritten(name, merge.name, st, blocker, wanted))
+    return blocker is not None
+
+
+def _not_rewritten(name, file_name, st, blocker, wanted):
+    from sd_doctor.core.text import T
+
+    return T("{n} is not written: line {l} of {f} ({t}) does more than set {n} ({r}), and replacing it would drop the "
+             "rest. Change it by hand so that it sets: {w}",
+             "未写入 {n}：{f} 第 {l} 行（{t}）不只是设置 {n}（{r}），替换它会丢掉其余部分。请手动修改，使它设置为：{w}",
+             n=name, l=st.first + 1, f=file_name, t=st.raw.strip(), r=_blockers()[blocker], w=wanted)
+
+
+def unexported_findings(owned, exported, file_name):
+    """A finding for each variable launch.py reads (COMMANDLINE_ARGS, ...) that the file sets (``owned``: {name:
+    Statement}) but nobody exports (``exported``: the names exported by the environment or the file)."""
+    return [_not_exported(name, file_name, st.assign.value) for name, st in sorted(owned.items())
+            if name in EXPORTED and name not in exported]
+
+
+def _not_exported(name, file_name, value):
+    from sd_doctor.core.text import T
+
+    return T("{n} is set in {f} without export ({n}={v}): webui.sh sources the file but never exports {n}, so "
+             "launch.py does not get it. sd-doctor plans from what launch.py gets; where --fix rewrites that line it "
+             "writes export.",
+             "{f} 中设置了 {n} 但没有 export（{n}={v}）：webui.sh 会读取该文件，但从不 export {n}，所以 launch.py 收不到"
+             "它。sd-doctor 按 launch.py 实际收到的值来规划；--fix 改写这一行时会加上 export。",
+             n=name, f=file_name, v=value)

@@ -180,7 +180,7 @@ def _sh_scan(merge):
     assignment of a name is the one to rewrite; ``in effect`` is the value launch.py gets (exported or shell-only)."""
     owned = {}
     anchors = {}
-    variables, exported = {}, set(merge.environ)
+    variables, exported = dict(merge.environ), set(merge.environ)  # as webui.sh starts: += and $VAR see these
     for st in shfile.statements(merge.doc.texts, variables, exported):
         if st.kind == "assign":
             owned[st.assign.name] = st
@@ -188,11 +188,9 @@ def _sh_scan(merge):
         name = shfile.commented_name(st.raw)
         if name:
             anchors[name] = st.last + 1
-    out = {}
-    for name, st in owned.items():
-        live = name in exported or name in shfile.SHELL_ONLY
-        out[name] = (st, st.assign, variables.get(name) if live else None)
-    return out, anchors
+    merge.warnings.extend(shfile.unexported_findings(owned, exported, merge.name))
+    live = lambda name: name in exported or name in shfile.SHELL_ONLY
+    return dict((n, (st, st.assign, variables.get(n) if live(n) else None)) for n, st in owned.items()), anchors
 
 
 def _sh_comment(raw):
@@ -283,6 +281,8 @@ def merge_values(ctx, doc, target, values, oem=None):
         line = _line_for(merge, name, value, delayed)
         if line is None or not _new_line_encodable(merge, line, name, value):
             continue
+        if hit is not None and target.dialect == "sh" and shfile.refuse_rewrite(merge, name, hit[0], line):
+            continue  # the line does more than the assignment: a finding, not a rewrite
         merge.changed_names.append(name)
         if hit is not None:
             _rewrite(merge, hit, line)
@@ -302,7 +302,7 @@ def _encoding_repairs(merge):
                                 "the first line never runs. --fix removes the mark.",
                                 "{f} 以 UTF-8 字节顺序标记（BOM）开头：{s} 把它当作第一条命令的一部分，所以第一行永远不会执行。"
                                 "--fix 会删除这个标记。", f=merge.name, s="cmd" if merge.dialect == "bat" else "bash"))
-    if merge.dialect == "sh" and any(eol == b"\r\n" for _, eol in doc.lines):
+    if merge.dialect == "sh" and shfile.cr_line_ends(doc.lines):
         merge.to_lf = True
         merge.warnings.append(T("{f} has Windows (CRLF) line ends: bash reads the CR as part of each value "
                                 "(python_cmd=python3 becomes python3\\r). --fix writes LF line ends.",
@@ -314,14 +314,13 @@ def apply_merge(merge):
     """The new bytes of the file (the Doc is not modified)."""
     doc = merge.doc
     lines = [list(line) for line in doc.lines]
-    if merge.to_lf:
-        for line in lines:
-            line[1] = b"\n" if line[1] else b""
     for i in sorted(merge.deletes, reverse=True):
         del lines[i]
         merge.edits = dict((k - 1 if k > i else k, v) for k, v in merge.edits.items())
     for i, text in merge.edits.items():
         lines[i][0] = text.encode(doc.encoding)
+    if merge.to_lf:  # after the edits: a rewritten last line keeps the user's comment, but not the CR after it
+        lines = [shfile.lf_line(content, eol) for content, eol in lines]
     eol = b"\n" if merge.to_lf else doc.eol
     inserts = sorted(merge.inserts, key=lambda item: (item[0], item[1]))
     shift = lambda at: at - len([i for i in merge.deletes if i < at])
