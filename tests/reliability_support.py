@@ -32,6 +32,23 @@ ctx = make_ctx(root, platform=platform, pages=pages, fix=True)
 run_writer(ctx, {"NO_PROXY": "localhost,127.0.0.1,::1"})
 """
 
+# The whole CLI run of --fix (every check, the plan, the writer), in a fresh interpreter. For the .bat dialects the host
+# is the facts of a Windows system (its code pages), as in CHILD; webui-user.sh runs on this machine's own host.
+CLI_CHILD = r"""
+import sys
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
+from sd_doctor import cli
+root, platform, pages = sys.argv[2], sys.argv[3], sys.argv[4]
+if platform == "windows":
+    from writer_support import FactsHost
+    host = FactsHost(platform, tuple(int(p) for p in pages.split(",")))
+else:
+    from sd_doctor.host import current
+    host = current()
+args = cli.build_parser("en").parse_args([root, "--no-venv", "--offline", "--fix", "--timeout", "3"])
+sys.exit(cli.run(args, host, "en"))
+"""
+
 
 def make_folder(root, dialect):
     name, original, platform, pages, generation = DIALECTS[dialect]
@@ -40,10 +57,10 @@ def make_folder(root, dialect):
     return os.path.join(root, name)
 
 
-def child(root, dialect, script):
+def child(root, dialect, script, env=None):
     _, _, platform, pages, _ = DIALECTS[dialect]
     return subprocess.Popen([sys.executable, script, ROOT, root, platform, ",".join(map(str, pages or ()))],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
 def leftovers(path):

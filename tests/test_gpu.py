@@ -269,6 +269,23 @@ def test_nvml_failing_to_initialise(results):
     assert planned(settings) == ["--medvram", "--api"]  # no memory flag is planned or removed on a guess
 
 
+def test_nvml_memory_failure_warns_and_keeps_the_name_based_flags(stub_libs, tmp_path):
+    """NVML names the card but cannot read its memory (nvmlDeviceGetMemoryInfo and _v2 fail): the finding says so and
+    why (not "ok, ? VRAM"), no memory flag is planned on a guess, and the GTX 16xx precision flags still are."""
+    scenario = Scenario([card("NVIDIA GeForce GTX 1660 SUPER", 6, cc="7.5", memory="fail:999")],
+                        user_sh='export COMMANDLINE_ARGS="--api"\n')
+    check, settings = scenario.run(str(tmp_path / "run"), stub_libs)
+    facts = check["facts"]
+    assert check["status"] == "warn", check
+    assert facts["source"] == "nvml" and facts["vram_total"] is None
+    assert "Unknown Error (NVML error 999)" in facts["memory_error"]
+    assert "VRAM unknown" in check["detail"] and "? VRAM" not in check["detail"]
+    assert "could not read the memory of NVIDIA GeForce GTX 1660 SUPER" in check["detail"]
+    assert "Unknown Error" in check["detail"]
+    assert planned(settings) == ["--api", "--upcast-sampling", "--no-half-vae"], settings
+    assert not set(planned(settings)) & {"--medvram", "--lowvram", "--medvram-sdxl"}
+
+
 def test_hanging_nvml_is_abandoned_at_its_bound(results):
     check, _ = results["hang"]
     assert check["status"] == "skip"

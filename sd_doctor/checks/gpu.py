@@ -188,7 +188,8 @@ def _probe_devices(ctx, facts, left):
             dev = facts["devices"][index]
             facts.update(selected_index=dev.get("index", index), vendor="nvidia", name=dev.get("name"),
                          vram_total=dev.get("vram_total"), vram_free=dev.get("vram_free"),
-                         vram_reserved=dev.get("vram_reserved"), compute_capability=dev.get("compute_capability"))
+                         vram_reserved=dev.get("vram_reserved"), compute_capability=dev.get("compute_capability"),
+                         memory_error=dev.get("memory_error"))
     else:
         # 3. the operating system's adapter list
         try:
@@ -257,6 +258,15 @@ def _judge_no_source(f, facts, nvml, smi, failed_nvml):
                  "无法读取显卡信息：未安装 nvidia-ml-py（pynvml）（{e}）。", e=nvml.get("error") or "?"),
                T("Install it: python -m pip install nvidia-ml-py", "安装它：python -m pip install nvidia-ml-py"))
         return
+    if smi.get("status") in ("timeout", "failed") and not facts.get("adapters"):
+        f.warn(T("No GPU could be read: nvidia-smi is installed but failed ({e}); NVML: {n}. The NVIDIA driver may be "
+                 "hung or broken; without it the web UI runs on the CPU, which is very slow.",
+                 "无法读取显卡：已安装 nvidia-smi 但它失败了（{e}）；NVML：{n}。NVIDIA 驱动可能卡住或已损坏；没有它 web UI "
+                 "将在 CPU 上运行，速度很慢。", e=smi.get("error") or smi["status"],
+                 n=nvml.get("error") or nvml.get("status") or "?"),
+               T("Restart the computer; if nvidia-smi still hangs or fails, reinstall the NVIDIA driver.",
+                 "重启电脑；若 nvidia-smi 仍然卡住或失败，请重新安装 NVIDIA 驱动。"))
+        return
     f.warn(T("No usable GPU found (no NVIDIA driver answered, no other adapter with its own memory): the web UI "
              "will run on the CPU, which is very slow.",
              "未找到可用的显卡（没有 NVIDIA 驱动响应，也没有带独立显存的其他显卡）：web UI 将在 CPU 上运行，速度很慢。"),
@@ -292,7 +302,8 @@ def _judge_selection(f, facts, problem, devices):
 
 def _judge_nvidia(f, facts, nvml, failed_nvml, src_label):
     devices = facts.get("devices") or []
-    details = [T("{v} VRAM", "显存 {v}", v=gib(facts.get("vram_total")))]
+    known = facts.get("vram_total") is not None
+    details = [T("{v} VRAM", "显存 {v}", v=gib(facts["vram_total"])) if known else T("VRAM unknown", "显存未知")]
     if facts.get("vram_free") is not None:
         details.append(T("{v} free", "可用 {v}", v=gib(facts["vram_free"])))
     if facts.get("driver_version"):
@@ -310,6 +321,13 @@ def _judge_nvidia(f, facts, nvml, failed_nvml, src_label):
                "for that card.", "有多块显卡：除非设置 CUDA_DEVICE_ORDER=PCI_BUS_ID，CUDA 按速度从快到慢编号；torch 会使用"
                "上面的显卡 {i}（最快的那块，或 CUDA_VISIBLE_DEVICES / --device-id 选中的那块），计划按这块显卡制定。",
                i=facts.get("selected_index")))
+    if not known:
+        f.warn(T("{s} could not read the memory of {name} ({e}): no memory flag (--medvram, --lowvram) is planned; "
+                 "flags that depend only on the card's name still are.",
+                 "{s} 无法读取 {name} 的显存（{e}）：不设置显存参数（--medvram、--lowvram）；只取决于显卡型号的参数仍会设置。",
+                 s=src_label, name=facts.get("name") or "?", e=facts.get("memory_error") or T("no value", "没有数值")),
+               T("Restart the computer; if the memory stays unknown, reinstall the NVIDIA driver (nvidia-smi should "
+                 "show the card's memory).", "重启电脑；若显存仍然未知，请重新安装 NVIDIA 驱动（nvidia-smi 应能显示显存）。"))
     if failed_nvml:
         f.warn(T("NVML failed ({e}); the values above come from {s}. The driver may be in a bad state.",
                  "NVML 失败（{e}）；以上数值来自 {s}。驱动可能处于异常状态。", e=nvml.get("error"), s=src_label),

@@ -49,6 +49,9 @@ def probe(ctx):
             "download_url": default_download(ctx.webui_dir)}
 
 
+BAD_SHOWN = 20  # broken files named one by one; the rest are counted
+
+
 def _delete(platform_name, path):
     return ("del %s" % quote_cmd_path(path)) if platform_name == "windows" else ("rm %s" % quote_sh(path))
 
@@ -121,6 +124,7 @@ def judge(facts):
     files = scan.get("files") or []
     platform_name = facts.get("platform")
     good = []
+    bad = 0
     for entry in files:
         kind = entry.get("kind")
         path = _locate(facts["dirs"], entry["name"])
@@ -131,8 +135,16 @@ def judge(facts):
             f.ok(T("{n}: a .ckpt pickle (torch runs code while loading it; sd-doctor does not open it); prefer "
                    ".safetensors from a source you trust.", "{n}：.ckpt pickle 文件（torch 加载时会执行其中的代码；sd-doctor "
                    "不打开它）；建议使用可信来源的 .safetensors。", n=entry["name"]))
-        else:
+        elif bad < BAD_SHOWN:
+            bad += 1
             _bad_file(f, platform_name, entry, path)
+        else:
+            bad += 1
+    if bad > BAD_SHOWN:  # thousands of broken files: each named would cost seconds and bury the report
+        f.error(T("{n} more files in {w} are not readable checkpoints either (empty files, error pages or truncated "
+                  "downloads).", "{w} 中另有 {n} 个文件同样不是可读的模型（空文件、错误页面或不完整的下载）。",
+                  n=bad - BAD_SHOWN, w=", ".join(facts["dirs"])),
+                T("Delete or download again every broken file in that folder.", "删除或重新下载该文件夹中所有损坏的文件。"))
     if scan.get("truncated"):
         f.warn(T("Stopped after {n} files (the time or file bound): the rest of the folders was not checked.",
                  "检查了 {n} 个文件后停止（时间或数量上限）：其余文件未检查。", n=len(files)))

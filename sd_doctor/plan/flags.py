@@ -259,7 +259,7 @@ def plan_flags(vram, vendor, name, resolution=512, family=None, flavour="a1111",
                                      "SD 1.5 when there is none).",
                                      "无法识别任何模型的类型：按 SD 1.x 设置参数（没有模型时 web UI 会下载 SD 1.5）。"))
             ladder.memory_flags(draft, vram, families, int(resolution or 512))
-            _gtx16(draft, vendor, name)
+        _gtx16(draft, vendor, name)  # by the name: also when the VRAM is unknown (an NVML memory failure)
     return draft.plan()
 
 

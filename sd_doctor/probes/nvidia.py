@@ -6,7 +6,8 @@ the child prints one JSON document. :func:`query` is the same work in-process, f
 
 Result: ``{"status": "ok"|"no-module"|"no-library"|"init-failed"|"error", "error": str|None,
 "driver_version": str|None, "cuda_driver_version": int|None, "devices": [{"index", "name", "uuid", "vram_total",
-"vram_free", "vram_reserved", "memory_info": "v2"|"v1", "compute_capability": "8.6"}]}``.
+"vram_free", "vram_reserved", "memory_info": "v2"|"v1", "compute_capability": "8.6", "memory_error": str (only when NVML could not read the
+memory), "errors": [str]}]}``.
 """
 
 import json
@@ -112,7 +113,8 @@ def _device(pynvml, index):
             memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
             dev["memory_info"] = "v1"
         except pynvml.NVMLError as exc:
-            dev["errors"].append("memory: " + _err(exc))
+            dev["memory_error"] = _err(exc)
+            dev["errors"].append("memory: " + dev["memory_error"])
     if memory is not None:
         dev["vram_total"] = int(memory.total)
         dev["vram_free"] = int(memory.free)

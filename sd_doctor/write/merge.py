@@ -236,7 +236,7 @@ def _line_for(merge, name, value, delayed):
         return shfile.assignment_line(name, value)
     except (batfile.UnsafeValue, shfile.UnsafeValue) as exc:
         merge.problems.append(T("{n}={v} cannot be written safely: {e}.", "{n}={v} 无法安全写入：{e}。",
-                                n=name, v=value, e=str(exc)))
+                                n=name, v=value.encode("unicode_escape").decode("ascii"), e=str(exc)))
         return None
 
 

@@ -42,7 +42,7 @@ def build(folder, variant="default"):
 
 
 def write_config(path, devices, driver="535.104.05", cuda=12020, init="ok", v2=True):
-    """devices: [{'name', 'total', 'free', 'reserved', 'cc': '7.5', 'uuid'}]."""
+    """devices: [{'name', 'total', 'free', 'reserved', 'cc': '7.5', 'uuid', 'memory': 'fail:999'}]."""
     lines = ["init=%s" % init, "driver=%s" % driver, "cuda=%d" % cuda, "v2=%d" % (1 if v2 else 0),
              "count=%d" % len(devices)]
     for i, dev in enumerate(devices):
@@ -52,6 +52,8 @@ def write_config(path, devices, driver="535.104.05", cuda=12020, init="ok", v2=T
         lines.append("device%d.free=%d" % (i, int(dev.get("free", total * 9 // 10))))
         lines.append("device%d.reserved=%d" % (i, int(dev.get("reserved", 300 * 1024 ** 2))))
         lines.append("device%d.cc=%s" % (i, dev.get("cc", "8.6")))
+        if dev.get("memory"):
+            lines.append("device%d.memory=%s" % (i, dev["memory"]))
         if dev.get("uuid"):
             lines.append("device%d.uuid=%s" % (i, dev["uuid"]))
     with open(path, "w") as fh:

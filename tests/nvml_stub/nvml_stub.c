@@ -12,6 +12,8 @@
  *   deviceI.total=<bytes>  deviceI.free=<bytes>  deviceI.reserved=<bytes>
  *   deviceI.cc=7.5                                nvmlDeviceGetCudaComputeCapability
  *   deviceI.uuid=GPU-...
+ *   deviceI.memory=fail:<nvml error code>         nvmlDeviceGetMemoryInfo and _v2 both fail (a card whose memory
+ *                                                 NVML cannot read)
  * Built with -DNO_MEMORY_V2 the library lacks the nvmlDeviceGetMemoryInfo_v2 symbol (drivers before 510).
  */
 #include <stdio.h>
@@ -33,6 +35,7 @@ typedef struct {
     char uuid[80];
     unsigned long long total, free, reserved;
     int cc_major, cc_minor;
+    int memory_error;
 } device_t;
 
 typedef struct {
@@ -95,6 +98,7 @@ static void load_config(void) {
             else if (!strcmp(dot, "free")) d->free = strtoull(value, NULL, 10);
             else if (!strcmp(dot, "reserved")) d->reserved = strtoull(value, NULL, 10);
             else if (!strcmp(dot, "cc")) sscanf(value, "%d.%d", &d->cc_major, &d->cc_minor);
+            else if (!strcmp(dot, "memory") && !strncmp(value, "fail:", 5)) d->memory_error = atoi(value + 5);
         }
     }
     fclose(fh);
@@ -184,6 +188,7 @@ int nvmlDeviceGetUUID(void *handle, char *uuid, unsigned int length) {
 int nvmlDeviceGetMemoryInfo(void *handle, memory_v1_t *memory) {
     device_t *d = device_of(handle);
     if (!d || !memory) return ERR_INVALID_ARGUMENT;
+    if (d->memory_error) return d->memory_error;
     /* v1 folds the reserved memory into "used", as real drivers do */
     memory->total = d->total;
     memory->free = d->free;
@@ -195,6 +200,7 @@ int nvmlDeviceGetMemoryInfo(void *handle, memory_v1_t *memory) {
 int nvmlDeviceGetMemoryInfo_v2(void *handle, memory_v2_t *memory) {
     device_t *d = device_of(handle);
     if (!d || !memory) return ERR_INVALID_ARGUMENT;
+    if (d->memory_error) return d->memory_error;
     if (!v2_supported) return ERR_NOT_SUPPORTED;
     if (memory->version != MEMORY_V2_VERSION) return ERR_ARGUMENT_VERSION_MISMATCH;
     memory->total = d->total;
