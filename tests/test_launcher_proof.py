@@ -234,7 +234,9 @@ def test_fix_then_real_webui_bat_by_cmd_hands_the_probe_the_plan(wine, name):
     python = _unquote(variables.get("PYTHON")) or (checks["python"].get("facts") or {}).get("resolved")
     assert python and python.lower() == wine.user_python.lower(), (variables, checks["python"])
     skip = variables.get("VENV_DIR") == "-" or variables.get("SKIP_VENV") == "1"
-    venv_win = _unquote(variables.get("VENV_DIR")) or wine.prefix.win(os.path.join(checkout, "venv"))
+    venv_win = _unquote(variables.get("VENV_DIR")) or "venv"
+    if ":" not in venv_win:  # a relative VENV_DIR: webui.bat runs %~dp0%VENV_DIR%\Scripts\Python.exe
+        venv_win = wine.prefix.win(checkout).rstrip("\\") + "\\" + venv_win
     if not skip:  # what the launcher's `-m venv` would make (the embeddable build cannot): see precreate_venv
         wine.precreate_venv(wine.prefix.unix(venv_win), python)
     result, probe = wine.run_webui_user_bat(checkout)

@@ -141,6 +141,36 @@ def test_sigint_mid_run_exits_130_fast_and_ends_children(tmp_path):
     assert not alive, alive
 
 
+# Python hands a KeyboardInterrupt raised in a gc callback, a weakref callback or a __del__ (CI saw one in the import
+# lock's callback) to sys.unraisablehook, prints "Exception ignored in ..." with a traceback, and goes on.
+_SWALLOWED_INTERRUPT = """
+import gc, sys
+sys.path.insert(0, %(root)r)
+from sd_doctor import cli
+fired = []
+def interrupt_once(phase, info):
+    if phase == "start" and not fired and "sd_doctor.checks" in sys.modules:
+        fired.append(1)
+        raise KeyboardInterrupt
+gc.callbacks.append(interrupt_once)
+sys.argv[1:] = %(argv)r
+cli.entry()
+"""
+
+
+def test_an_interrupt_python_would_swallow_still_ends_the_run(tmp_path):
+    """Ctrl+C delivered inside a gc callback mid-run: exit 130 with the one line, no "Exception ignored", no
+    traceback, and no report printed as if nothing had happened."""
+    root = make_webui(str(tmp_path / "webui"))
+    env = machine_env(str(tmp_path / "machine"))
+    script = _SWALLOWED_INTERRUPT % {"root": ROOT, "argv": cli_args(root, "--offline")}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 130, (proc.returncode, proc.stdout[-500:], proc.stderr)
+    assert proc.stderr.strip() == "sd-doctor: interrupted", proc.stderr
+    assert "Exception ignored" not in proc.stderr
+
+
 def _state(pid):
     try:
         with open("/proc/%d/stat" % pid) as fh:
