@@ -218,35 +218,11 @@ def _interrupted(lang):
     return EXIT_INTERRUPTED
 
 
-def threading_is_main():
-    """main() is also called in threads by tests; only the program's own main thread owns the process hooks."""
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
+_run_lang = ["en"]  # the language the run settled on, for an interrupt caught by core.interrupts
 
 
-_run_lang = ["en"]  # the language the run settled on, for an interrupt caught by the hook below
-
-
-def _catch_swallowed_interrupts():
-    """A Ctrl+C that lands in a weakref callback or a __del__ (the import lock's, say) is printed by Python as
-    "Exception ignored in ..." with a traceback and then lost: the run would go on as if never interrupted. Here such
-    an interrupt ends the run as any other Ctrl+C does."""
-    default = getattr(sys, "unraisablehook", None)
-    if default is None:
-        return
-
-    def hook(unraisable):
-        if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            code = _interrupted(_run_lang[0])
-            try:
-                sys.stderr.flush()
-            except (OSError, ValueError):
-                pass
-            os._exit(code)
-        default(unraisable)
-
-    sys.unraisablehook = hook
+def _end_interrupted():
+    return _interrupted(_run_lang[0])
 
 
 def main(argv=None):
@@ -255,8 +231,9 @@ def main(argv=None):
         sys.stdout.write("sd-doctor %s\n" % __version__)
         return EXIT_OK
     lang = "en"
-    if threading_is_main():
-        _catch_swallowed_interrupts()
+    from sd_doctor.core import interrupts
+
+    interrupts.catch_swallowed(_end_interrupted)
     try:
         from sd_doctor import host as platforms
 

@@ -153,6 +153,7 @@ def interrupt_once(phase, info):
         fired.append(1)
         raise KeyboardInterrupt
 gc.callbacks.append(interrupt_once)
+gc.set_threshold(1)  # a collection at almost every allocation: the interrupt lands early in the run
 sys.argv[1:] = %(argv)r
 cli.entry()
 """
@@ -177,6 +178,18 @@ def _state(pid):
             return fh.read().split(")")[-1].split()[0]
     except OSError:
         return "Z"
+
+
+def test_a_folder_where_the_settings_file_goes_is_named_a_folder(tmp_path):
+    root = make_webui(str(tmp_path / "webui"))
+    settings = os.path.join(root, "webui-user.sh")
+    if os.path.exists(settings):
+        os.remove(settings)
+    os.mkdir(settings)
+    proc = run_cli(cli_args(root, "--offline", "--fix"), env=machine_env(str(tmp_path / "m")), timeout=60)
+    assert proc.returncode == 2 and _one_line_error(proc), proc.stderr
+    assert "a folder, not a file" in proc.stderr and "FIFO" not in proc.stderr, proc.stderr
+    assert os.listdir(settings) == []
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")

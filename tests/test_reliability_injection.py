@@ -138,8 +138,6 @@ def test_bash_sources_the_fixed_file_without_running_a_payload(tmp_path):
     assert not ran and not failures, (ran, failures)
 
 
-@pytest.mark.xfail(strict=True, reason="formats/sh.py reads \\$ inside double quotes as two characters (bash: '$'), "
-                                       "so --fix rewrites the token with the backslash: a value change, not a command")
 def test_an_escaped_dollar_in_double_quotes_keeps_its_value(tmp_path):
     root = make_webui(str(tmp_path / "webui"), {"webui-user.sh": b'export COMMANDLINE_ARGS="--x \'/m/\\$(x)\'"\n'})
     env = machine_env(str(tmp_path / "m"), extra={"http_proxy": "http://127.0.0.1:9"})

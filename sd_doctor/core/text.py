@@ -4,6 +4,8 @@ Every user-facing sentence is a ``T``: it carries English and Simplified Chinese
 exist in one language only, and the language is chosen when the report is rendered, not when the check runs.
 """
 
+import re
+
 
 class T(object):
     """A message in English and Simplified Chinese, with named ``str.format`` arguments.
@@ -24,7 +26,7 @@ class T(object):
         template = self.zh if lang == "zh" else self.en
         if not self.kw:
             return template
-        args = dict((k, render(v, lang)) for k, v in self.kw.items())
+        args = dict((k, v.render(lang) if isinstance(v, T) else shown(render(v, lang))) for k, v in self.kw.items())
         return template.format(**args)
 
     def _key(self):
@@ -53,6 +55,18 @@ def _hashable(value):
     if isinstance(value, (T, str, int, float, bool, type(None))):
         return value
     return repr(value)
+
+
+# C0 controls but tab and newline, DEL and C1: a value read from a user's file (a NUL in a corrupt pyvenv.cfg, an
+# escape sequence, a lone CR) would otherwise reach the terminal raw, garbling or recolouring the report.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(value):
+    """A plain value as the report may print it: control characters written as ``\\xNN``."""
+    if isinstance(value, list):
+        return [shown(v) for v in value]
+    return _CONTROL_RE.sub(lambda m: "\\x%02x" % ord(m.group()), value) if isinstance(value, str) else value
 
 
 def render(value, lang):

@@ -71,15 +71,53 @@ def parse_assignment(line):
 
 
 def _words(raw):
-    """bash's words of ``raw`` (quotes removed, comment cut), or None for an unclosed quote."""
-    try:
-        lexer = shlex.shlex(_without_comment(raw), posix=True)
-        lexer.whitespace_split = True
-        lexer.commenters = ""
-        lexer.whitespace = " \t\n"  # bash splits words at blanks only: a CR is part of a word
-        return list(lexer)
-    except ValueError:
-        return None
+    """bash's words of ``raw`` (quotes removed, comment cut), or None for an unclosed quote. By hand, since Python's
+    shlex differs from bash where it matters here: inside double quotes bash's backslash also escapes ``$`` and a
+    backquote, and bash splits words at blanks only, so a CR is part of a word."""
+    text, words, word, started, i = _without_comment(raw), [], [], False, 0
+    while i < len(text):
+        ch = text[i]
+        if ch in " \t\n":
+            if started:
+                words.append("".join(word))
+            word, started = [], False
+        elif ch == "\\":
+            if i + 1 == len(text):  # the file's last byte: bash keeps it
+                word.append(ch)
+            elif text[i + 1] != "\n":  # backslash-newline joins lines: nothing is left of it
+                word.append(text[i + 1])
+            started, i = True, i + 1
+        elif ch in "'\"":
+            end = _closing_quote(text, i)
+            if end < 0:
+                return None
+            word.append(_quoted_text(text[i + 1:end], ch))
+            started, i = True, end
+        else:
+            word.append(ch)
+            started = True
+        i += 1
+    if started:
+        words.append("".join(word))
+    return words
+
+
+def _closing_quote(text, start):
+    """Where the quote opened at ``start`` closes, or -1; a backslash escapes only inside double quotes."""
+    i = start + 1
+    while i < len(text):
+        if text[i] == text[start]:
+            return i
+        i += 2 if text[start] == '"' and text[i] == "\\" else 1
+    return -1
+
+
+def _quoted_text(inner, quote):
+    """The text of a quoted part: single quotes keep everything; in double quotes a backslash drops before one of
+    $ ` " \\ (and with a newline, both go)."""
+    if quote == "'":
+        return inner
+    return re.sub(r'\\([$`"\\\n])', lambda m: "" if m.group(1) == "\n" else m.group(1), inner)
 
 
 def _more_assignments(st, parsed):

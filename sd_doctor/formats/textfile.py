@@ -53,7 +53,10 @@ def open_regular(path):
     try:
         import stat
 
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise OSError(errno.EISDIR, "a folder, not a file", path)
+        if not stat.S_ISREG(mode):
             raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device)", path)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
