@@ -43,7 +43,8 @@ try:
 except ValueError as exc:
     split = {"error": str(exc)}
 names = ("VENV_DIR", "venv_dir", "SKIP_VENV", "PYTHON", "python_cmd", "VIRTUAL_ENV", "PIP_INSTALLER_LOCATION",
-         "GIT", "PATH", "TORCH_COMMAND", "STABLE_DIFFUSION_REPO", "CUDA_VISIBLE_DEVICES")
+         "GIT", "PATH", "TORCH_COMMAND", "STABLE_DIFFUSION_REPO", "CUDA_VISIBLE_DEVICES", "HSA_OVERRIDE_GFX_VERSION",
+         "PIP_INDEX_URL")
 env = {}
 for key, value in os.environ.items():
     for name in names:
@@ -475,6 +476,24 @@ def make_prefix(folder):
     prefix = winebed.Prefix(folder, bed)
     prefix.create()
     prefix.set_windows_version("win10")
+    return prefix
+
+
+def module_prefix(name):
+    """A module-scoped fixture: make_prefix in a new temporary folder ``name``, destroyed after the module; the
+    module is skipped, saying why, when there is no bed. Use: ``prefix = module_prefix("wine-kill")``."""
+    import pytest
+    from wine import bed as winebed
+
+    @pytest.fixture(scope="module")
+    def prefix(tmp_path_factory):
+        try:
+            made = make_prefix(str(tmp_path_factory.mktemp(name)))
+        except winebed.BedError as exc:
+            pytest.skip("no Wine bed: %s" % exc)
+        yield made
+        made.destroy()
+
     return prefix
 
 

@@ -21,9 +21,9 @@ DATA_PACKAGES = {"templates": "core"}  # files the writer starts from: data, no 
 MAX_FUNCTION_LINES = 60
 MAX_MODULE_LINES = 400
 
-# Still over the bounds (issue 15 is not finished): each may shrink, none may grow, and no new one may appear.
-KNOWN_LONG_FUNCTIONS = {
-}
+# Over the bounds and allowed to stay so, for now: empty since issue 15. An entry may only shrink; a module that must
+# be long says "long because" in its docstring instead.
+KNOWN_LONG_FUNCTIONS = {}
 KNOWN_LONG_MODULES = {}
 
 

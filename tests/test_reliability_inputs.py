@@ -102,3 +102,28 @@ def test_hostile_input_is_bounded_and_named(tmp_path, name):
     print("\nhostile input %s: %.2f s (bound %.1f s), failures: %d" % (name, elapsed, BOUND, len(failures)),
           file=sys.stderr)
     assert not failures, failures
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_control_bytes_from_a_corrupt_pyvenv_cfg_never_reach_the_terminal(tmp_path, lang):
+    """The venv check names pyvenv.cfg's ``home``; a NUL, an escape sequence or a lone CR in it is printed as
+    ``\\xNN``: the report stays readable and cannot recolour or overwrite the user's terminal."""
+    root = make_webui(str(tmp_path / "webui"))
+    os.makedirs(os.path.join(root, "venv", "bin"))
+    with open(os.path.join(root, "venv", "pyvenv.cfg"), "wb") as fh:
+        fh.write(b"home = /gone\x00\x1b[2J\rpy\nversion = 3.10.6\n")
+    proc = run_cli([root, "--offline", "--lang", lang], env=machine_env(str(tmp_path / "m")), timeout=60)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert not any(c in proc.stdout for c in "\x00\x1b\r"), repr(proc.stdout[-800:])
+    assert "/gone\\x00\\x1b[2J" in proc.stdout, proc.stdout  # the CR ends the line, as for Python's own venv
+
+
+def test_two_hundred_broken_extensions_are_ten_findings_and_one_line_of_names(tmp_path):
+    root = make_webui(str(tmp_path / "webui"))
+    _five_hundred_extensions(root)
+    proc = run_cli([root, "--offline", "--no-venv"], env=machine_env(str(tmp_path / "machine")), timeout=60)
+    told = [line for line in proc.stdout.splitlines() if "Extension ext-" in line]
+    assert len(told) == 10, told
+    rest = [line for line in proc.stdout.splitlines() if "190 more extensions have problems" in line]
+    assert len(rest) == 1 and "ext-010, ext-011" in rest[0], rest
+    assert rest[0].endswith("ext-039 and 160 others.") and "ext-040" not in rest[0], rest

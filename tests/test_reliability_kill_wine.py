@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from launchers import make_prefix, wine_available
+from launchers import module_prefix, wine_available
 from reliability_support import DIALECTS, backups, leftovers, make_folder, read
 
 TRIALS = int(os.environ.get("SD_DOCTOR_WINE_KILL_TRIALS", "20"))
@@ -25,17 +25,7 @@ ENV = {"http_proxy": "http://127.0.0.1:9"}
 pytestmark = pytest.mark.skipif(not wine_available(), reason="wine is not installed: no Windows Python to kill")
 
 
-@pytest.fixture(scope="module")
-def prefix(tmp_path_factory):
-    from wine import bed as winebed
-
-    try:
-        p = make_prefix(str(tmp_path_factory.mktemp("wine-kill")))
-    except winebed.BedError as exc:
-        pytest.skip("no Wine bed: %s" % exc)
-    yield p
-    p.destroy()
-
+prefix = module_prefix("wine-kill")
 
 def _args(prefix, root):
     return [prefix.win(root), "--offline", "--no-venv", "--fix", "--timeout", "3"]

@@ -192,6 +192,26 @@ def test_commandline_args_without_export_never_reaches_launch_py_and_fix_exports
     assert_second_fix_changes_nothing(w)
 
 
+@pytest.mark.parametrize("variable, value", [("HSA_OVERRIDE_GFX_VERSION", "10.3.0"), ("PIP_INDEX_URL",
+                                                                                    "http://127.0.0.1:9/simple")])
+def test_a_child_process_variable_without_export_is_named_and_with_export_arrives(world, variable, value):
+    """The ROCm runtime and pip read these from their environment: set without export in webui-user.sh, bash keeps
+    them in webui.sh's shell and launch.py never has them, which the doctor says; exported they arrive."""
+    w = world(V17)
+    line = ("%s=%s" % (variable, value)).encode()
+    w.write(uncomment(w.corpus_user_sh(), (b'#export COMMANDLINE_ARGS=""', line), PY310))
+    result, probe = w.launch()
+    assert variable not in probe["env"], probe["env"]
+    settings, _ = w.doctor()
+    assert "%s is set in webui-user.sh without export" % variable in warnings_of(settings), settings
+
+    w.write(uncomment(w.corpus_user_sh(), (b'#export COMMANDLINE_ARGS=""', b"export " + line), PY310))
+    result, probe = w.launch()
+    assert probe["env"].get(variable) == value, probe["env"]
+    settings, _ = w.doctor()
+    assert "without export" not in warnings_of(settings), settings
+
+
 @pytest.mark.parametrize("name", [V17, V18])
 def test_appended_medvram_is_seen_so_oom_climbs_from_it(world, name):
     w = world(name)

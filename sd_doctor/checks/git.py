@@ -211,17 +211,36 @@ def _judge_repos(f, facts, platform, timeout, checkout, origin_down):
                      other.get("local"), level="warn", is_clone=True)
 
 
+# A folder of 200 broken extensions (a copied install, a drive restored from backup) is the same problem 200 times:
+# the first few are told in full, the rest by name.
+SHOWN_BROKEN_EXTENSIONS = 10
+NAMED_BROKEN_EXTENSIONS = 30
+
+
 def _judge_extensions(f, facts, platform):
     extensions = facts.get("extensions") or []
-    bad = 0
-    for ext in extensions:
-        if _judge_local(f, platform, T("Extension {n}", "扩展 {n}", n=ext["name"]), ext["path"], ext.get("local"),
-                        level="warn", is_clone=True, extension=True):
-            bad += 1
-    if extensions and not bad:
+    broken = [ext for ext in extensions if _local_problem(ext.get("local"))]
+    for ext in broken[:SHOWN_BROKEN_EXTENSIONS]:
+        _judge_local(f, platform, T("Extension {n}", "扩展 {n}", n=ext["name"]), ext["path"], ext.get("local"),
+                     level="warn", is_clone=True, extension=True)
+    rest = [ext["name"] for ext in broken[SHOWN_BROKEN_EXTENSIONS:]]
+    if rest:
+        names = ", ".join(rest[:NAMED_BROKEN_EXTENSIONS])
+        if len(rest) > NAMED_BROKEN_EXTENSIONS:
+            names = T("{a} and {k} others", "{a} 以及另外 {k} 个", a=names, k=len(rest) - NAMED_BROKEN_EXTENSIONS)
+        f.warn(T("{n} more extensions have problems of the same kinds: {names}.",
+                 "另有 {n} 个扩展存在同类问题：{names}。", n=len(rest), names=names),
+               T("Deal with the ones above first, then run sd-doctor again for the next ones.",
+                 "先处理上面列出的扩展，再运行 sd-doctor 查看其余的。"))
+    if extensions and not broken:
         f.ok(T("{n} extension repositories are healthy.", "{n} 个扩展仓库状态正常。", n=len(extensions)))
     if facts.get("extensions_total", 0) > len(extensions):
         f.ok(T("Only the first {n} extensions were checked.", "只检查了前 {n} 个扩展。", n=len(extensions)))
+
+
+def _local_problem(local):
+    """Whether _judge_local has something to say about an extension's clone."""
+    return bool(local) and local.get("state") in ("dubious", "not-a-clone", "invalid", "no-commit", "timeout")
 
 
 def _judge_local(f, platform, label, path, local, level, is_clone, extension=False, commit=None):

@@ -9,8 +9,11 @@ _COMMENTED_RE = re.compile(r"^[ \t]*#+[ \t]*(?:export[ \t]+)?(?P<name>[A-Za-z_][
 
 # What webui.sh itself reads as shell variables; every other name reaches launch.py only when exported.
 SHELL_ONLY = ("python_cmd", "venv_dir", "install_dir", "clone_dir", "LAUNCH_SCRIPT", "use_venv")
+# Names a child of webui.sh reads (launch.py, pip, git, requests, the ROCm runtime): they work only exported.
 EXPORTED = ("COMMANDLINE_ARGS", "NO_PROXY", "no_proxy", "STABLE_DIFFUSION_REPO", "GIT", "TORCH_COMMAND",
-            "TORCH_INDEX_URL", "INDEX_URL", "HF_ENDPOINT", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+            "TORCH_INDEX_URL", "INDEX_URL", "HF_ENDPOINT", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy",
+            "ALL_PROXY", "all_proxy", "PIP_PROXY", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_CERT",
+            "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "HSA_OVERRIDE_GFX_VERSION")
 
 
 class UnsafeValue(ValueError):

@@ -288,9 +288,12 @@ def _replace_retrying(temp, path):
         try:
             os.replace(temp, path)
             return
-        except PermissionError:
-            if sys.platform != "win32" or time.monotonic() > end:
+        except PermissionError as exc:
+            if sys.platform != "win32":
                 raise
+            if time.monotonic() > end:
+                raise PermissionError(exc.errno, "another program holds it open (%s); close it and run again"
+                                      % (exc.strerror or exc), path)
             time.sleep(0.1)
 
 
