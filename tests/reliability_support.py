@@ -83,3 +83,17 @@ def read(path):
 
 def cli_args(root, *extra):
     return [root, "--no-venv"] + list(extra)
+
+
+def bounded_run_failures(proc, elapsed, bound):
+    """A --json run that had to end in ``bound`` seconds: (what is wrong, {check id: check} or None when the run
+    failed or printed a traceback)."""
+    import json
+
+    failures = []
+    if elapsed > bound:
+        failures.append("took %.1f s (bound %.1f s)" % (elapsed, bound))
+    if "Traceback" in proc.stderr or proc.returncode not in (0, 1):
+        failures.append("exit %s: %s" % (proc.returncode, proc.stderr[-300:]))
+        return failures, None
+    return failures, dict((c["id"], c) for c in json.loads(proc.stdout)["checks"])

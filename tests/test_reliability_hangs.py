@@ -7,7 +7,6 @@ loaded machine: the stated bound is 4.5 s), prints no traceback, and the check o
 hangs, fails to initialise or cannot read the memory in test_gpu.py.)
 """
 
-import json
 import os
 import shutil
 import socket
@@ -18,6 +17,7 @@ import time
 import pytest
 
 from conftest import ROOT, machine_env, make_webui
+from reliability_support import bounded_run_failures
 from launchers import world_temp
 
 TIMEOUT = 2
@@ -41,13 +41,9 @@ def _run(root, env, python=sys.executable, preexec=None):
 
 
 def _judge(name, proc, elapsed, check_id, words):
-    failures = []
-    if elapsed > BOUND:
-        failures.append("took %.1f s (bound %.1f s)" % (elapsed, BOUND))
-    if "Traceback" in proc.stderr or proc.returncode not in (0, 1):
-        failures.append("exit %s: %s" % (proc.returncode, proc.stderr[-300:]))
-    else:
-        check = dict((c["id"], c) for c in json.loads(proc.stdout)["checks"])[check_id]
+    failures, checks = bounded_run_failures(proc, elapsed, BOUND)
+    if checks is not None:
+        check = checks[check_id]
         if not all(w in check["detail"] for w in words):
             failures.append("%s: %s %s" % (check_id, check["status"], check["detail"][:300]))
     print("\nfault %s: %.2f s (bound %.1f s), failures: %d" % (name, elapsed, BOUND, len(failures)), file=sys.stderr)

@@ -42,6 +42,19 @@ def _next_run(root, dialect):
     run_writer(make_ctx(root, platform=platform, pages=pages, fix=True), PROPOSALS)
 
 
+def _after_kill(path, original, new):
+    """What a kill left: the file is the original or the whole new content; a backup only of the original, one at
+    most, and there whenever the content changed. Returns (what is wrong, the file's content)."""
+    bad = []
+    content = read(path)
+    if content not in (original, new):
+        bad.append("torn")
+    found = backups(path)
+    if any(read(b) != original for b in found) or (content == new and not found) or len(found) > 1:
+        bad.append("bad backup")
+    return bad, content
+
+
 def _trial(tmp_path, dialect, script, n, delay, new):
     root = str(tmp_path / ("t%d" % n))
     path = make_folder(root, dialect)
@@ -51,13 +64,7 @@ def _trial(tmp_path, dialect, script, n, delay, new):
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    bad = []
-    content = read(path)
-    if content not in (original, new):
-        bad.append("torn")
-    found = backups(path)
-    if any(read(b) != original for b in found) or (content == new and not found) or len(found) > 1:
-        bad.append("bad backup")
+    bad, content = _after_kill(path, original, new)
     _next_run(root, dialect)
     found = backups(path)
     if read(path) != new or len(found) != 1 or read(found[0]) != original or leftovers(path):
@@ -106,13 +113,7 @@ def _cli_trial(top, dialect, script, env, n, fraction, new, measured):
     path = make_folder(root, dialect)
     original = read(path)
     killed_rc, _, _ = _cli_run(root, dialect, script, env, kill_after=delay)
-    bad = []
-    content = read(path)
-    if content not in (original, new):
-        bad.append("torn")
-    found = backups(path)
-    if any(read(b) != original for b in found) or (content == new and not found) or len(found) > 1:
-        bad.append("bad backup")
+    bad, content = _after_kill(path, original, new)
     rc, err, elapsed = _cli_run(root, dialect, script, env)
     measured.append(elapsed)
     found = backups(path)
